@@ -1,0 +1,86 @@
+"""Turn per-item metrics into scores.json entries: value, 95 % interval, n, by category."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from rlhf_eval.scoring._base import MetricDef, Sample
+from rlhf_eval.stats import bootstrap_ci, wilson_interval
+
+N_BINS = 10
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = N_BINS) -> float:
+    """ECE with ``n_bins`` equal-width bins of the form (lo, hi]; weights are bin shares."""
+    confidence = np.asarray(confidence, dtype=float)
+    correct = np.asarray(correct, dtype=float)
+    if confidence.size == 0:
+        return float("nan")
+    # bin b holds (b/n, (b+1)/n]; a confidence of exactly 0 goes to the first bin
+    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    count = np.bincount(bins, minlength=n_bins)
+    conf_sum = np.bincount(bins, weights=confidence, minlength=n_bins)
+    acc_sum = np.bincount(bins, weights=correct, minlength=n_bins)
+    return float(np.abs(acc_sum - conf_sum).sum() / confidence.size)
+
+
+def _summary(kind: str, values: np.ndarray, extra: np.ndarray | None, seed: int) -> dict[str, Any]:
+    n = int(values.size)
+    if n == 0:
+        return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
+    if kind == "proportion":
+        value = float(values.mean())
+        lo, hi = wilson_interval(float(values.sum()), n)
+    elif kind == "ece":
+        assert extra is not None
+        value = expected_calibration_error(values, extra)
+        conf, corr = values, extra
+
+        def stat(idx: np.ndarray) -> np.ndarray:
+            return np.array([expected_calibration_error(conf[i], corr[i]) for i in idx])
+
+        lo, hi = bootstrap_ci(values, stat, n_resamples=500, seed=seed)
+    else:
+        value = float(values.mean())
+        lo, hi = bootstrap_ci(values, n_resamples=2000, seed=seed)
+    return {"value": value, "ci_low": lo, "ci_high": hi, "n": n}
+
+
+def _values(samples: Sequence[Sample], m: MetricDef) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    vals: list[float] = []
+    extra: list[float] = []
+    cats: list[str] = []
+    for s in samples:
+        v = s.get("metrics", {}).get(m.item_metric)
+        if v is None:
+            continue
+        if m.kind == "ece":
+            c = s.get("metrics", {}).get("correct")
+            if c is None:
+                continue
+            extra.append(float(c))
+        vals.append(float(v))
+        cats.append(str(s.get("category", "default")))
+    return np.asarray(vals, dtype=float), (np.asarray(extra) if m.kind == "ece" else None), cats
+
+
+def aggregate(samples: Sequence[Sample], metric_defs: Sequence[MetricDef], seed: int = 0) -> dict[str, Any]:
+    """scores.json content for one suite: ``{metric: {value, ci_low, ci_high, n, ..., by_category}}``."""
+    out: dict[str, Any] = {}
+    for m in metric_defs:
+        vals, extra, cats = _values(samples, m)
+        entry = _summary(m.kind, vals, extra, seed)
+        entry.update(kind=m.kind, item_metric=m.item_metric, higher_is_better=m.higher_is_better)
+        by_cat: dict[str, list[int]] = defaultdict(list)
+        for i, c in enumerate(cats):
+            by_cat[c].append(i)
+        entry["by_category"] = {
+            c: _summary(m.kind, vals[idx], None if extra is None else extra[idx], seed)
+            for c, idx in sorted(by_cat.items())
+        }
+        out[m.name] = entry
+    return out
