@@ -1,0 +1,306 @@
+"""transformers backend: batched, length-sorted, left-padded generation and log-likelihoods.
+
+Log-likelihoods follow lm-evaluation-harness's tokenisation (trailing context spaces move
+into the continuation; continuation tokens = tokens of context+continuation after the
+context's) so results are comparable with it, but run the transformer body once per unique
+input and apply the LM head only at the continuation positions: with a 49k-262k vocabulary
+the full-sequence logits lm-eval computes are most of its time and memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rlhf_eval.errors import BackendError, UserError
+from rlhf_eval.models._protocol import (
+    GenerateRequest,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    Message,
+    ModelInfo,
+    ProgressFn,
+)
+
+# Used for base models that ship no chat template (documented in README):
+PLAIN_TEMPLATE_DOC = "System: {system}\\n\\nUser: {user}\\n\\nAssistant: {assistant}\\n\\n ... Assistant:"
+_ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
+
+_DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
+           "bfloat16": "bfloat16", "bf16": "bfloat16", "auto": "auto"}
+
+
+def plain_render(messages: Sequence[Message]) -> str:
+    """The plain chat template for models without one: role-prefixed turns, ends with 'Assistant:'."""
+    parts = [f"{_ROLE_NAMES.get(m['role'], m['role'].title())}: {m['content']}" for m in messages]
+    return "\n\n".join([*parts, "Assistant:"])
+
+
+def raw_render(messages: Sequence[Message]) -> str:
+    """``--no-chat-template``: the message texts as they are (system text, blank line, prompt)."""
+    return "\n\n".join(m["content"] for m in messages)
+
+
+def sha256_text(text: str | None) -> str | None:
+    """Short content hash of a text (tokenizer files, chat templates)."""
+    if text is None:
+        return None
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def weights_fingerprint(path: Path) -> str:
+    """sha256 over the weight files of a local model folder (cached by size and mtime)."""
+    files = sorted(
+        p for p in path.iterdir() if p.suffix in {".safetensors", ".bin", ".gguf", ".pt"} and p.is_file()
+    )
+    h = hashlib.sha256()
+    for p in files:
+        st = p.stat()
+        marker = p.with_name(f".{p.name}.sha256")
+        stamp = f"{st.st_size}:{st.st_mtime_ns}"
+        digest = None
+        if marker.is_file():
+            saved_stamp, _, saved = marker.read_text().partition(" ")
+            digest = saved.strip() if saved_stamp == stamp else None
+        if digest is None:
+            fh = hashlib.sha256()
+            with p.open("rb") as f:
+                for chunk in iter(lambda f=f: f.read(1 << 22), b""):  # type: ignore[misc]
+                    fh.update(chunk)
+            digest = fh.hexdigest()
+            try:
+                marker.write_text(f"{stamp} {digest}")
+            except OSError:
+                pass
+        h.update(f"{p.name}:{digest}\n".encode())
+    return "sha256:" + h.hexdigest()[:32]
+
+
+class HFModel:
+    """A causal LM loaded with transformers (local folder or Hub id)."""
+
+    supports_loglikelihood = True
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        spec: str | None = None,
+        dtype: str = "float32",
+        device: str | None = None,
+        batch_size: int = 8,
+        model: Any = None,
+        tokenizer: Any = None,
+        fingerprint: str | None = None,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if dtype not in _DTYPES:
+            raise UserError(f"--dtype: unknown dtype {dtype!r}; choose from {', '.join(sorted(_DTYPES))}")
+        self.batch_size = max(1, int(batch_size))
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        local = Path(name_or_path)
+        if model is None:
+            if not local.exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
+                raise UserError(f"hf:{name_or_path}: no such local folder, and the Hub is offline")
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+                torch_dtype = _DTYPES[dtype] if dtype == "auto" else getattr(torch, _DTYPES[dtype])
+                model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=torch_dtype)
+            except Exception as exc:  # transformers raises many types for a bad folder
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise BackendError(f"hf:{name_or_path}: cannot load model ({first})") from None
+        self.model = model.to(self.device).eval()
+        self.tok = tokenizer
+        if self.tok.pad_token_id is None:
+            self.tok.pad_token = self.tok.eos_token
+        self.has_chat_template = bool(getattr(self.tok, "chat_template", None))
+        if fingerprint is None:
+            if local.is_dir():
+                fingerprint = weights_fingerprint(local)
+            else:
+                commit = getattr(self.model.config, "_commit_hash", None) or "unknown-revision"
+                fingerprint = f"hub:{name_or_path}@{commit}"
+        vocab = self.tok.get_vocab()
+        self.info = ModelInfo(
+            spec=spec or f"hf:{name_or_path}",
+            backend="hf",
+            fingerprint=fingerprint,
+            tokenizer_hash=sha256_text(repr(sorted(vocab.items()))),
+            chat_template_hash=sha256_text(getattr(self.tok, "chat_template", None)),
+            details={
+                "name_or_path": str(name_or_path),
+                "dtype": str(self.model.dtype).replace("torch.", ""),
+                "device": self.device,
+                "architecture": type(self.model).__name__,
+                "n_parameters": int(sum(p.numel() for p in self.model.parameters())),
+                "chat_template": "model" if self.has_chat_template else "plain (see README)",
+            },
+        )
+
+    # -- prompts -----------------------------------------------------------------------
+    def render(self, messages: Sequence[Message], *, chat: bool = True) -> str:
+        """Exact text for a conversation, ending where the assistant's reply starts."""
+        if not chat:
+            return raw_render(messages)
+        if self.has_chat_template:
+            return str(
+                self.tok.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+            )
+        return plain_render(messages)
+
+    def _encode(self, text: str) -> list[int]:
+        bos = self.tok.bos_token
+        add_special = not (bos and text.startswith(bos))
+        return list(self.tok(text, add_special_tokens=add_special)["input_ids"])
+
+    # -- generation --------------------------------------------------------------------
+    def generate(
+        self, requests: Sequence[GenerateRequest], progress: ProgressFn | None = None
+    ) -> list[str]:
+        """Greedy (or seeded sampling) completions, batched by sorted length and left-padded."""
+        import torch
+
+        out: list[str] = [""] * len(requests)
+        encoded = [self._encode(r.prompt) for r in requests]
+        order = sorted(range(len(requests)), key=lambda i: (-len(encoded[i]), i))
+        pad = int(self.tok.pad_token_id)
+        i = 0
+        while i < len(order):
+            # one batch shares generation parameters
+            head = requests[order[i]]
+            idx = [order[i]]
+            j = i + 1
+            while len(idx) < self.batch_size and j < len(order):
+                r = requests[order[j]]
+                if (r.max_new_tokens, r.temperature, r.seed, r.stop) != (
+                    head.max_new_tokens, head.temperature, head.seed, head.stop
+                ):
+                    break
+                idx.append(order[j])
+                j += 1
+            width = max(len(encoded[k]) for k in idx)
+            ids = torch.full((len(idx), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, k in enumerate(idx):
+                seq = encoded[k]
+                ids[row, width - len(seq):] = torch.tensor(seq)
+                mask[row, width - len(seq):] = 1
+            kwargs: dict[str, Any] = {
+                "max_new_tokens": head.max_new_tokens,
+                "pad_token_id": pad,
+                "do_sample": head.temperature > 0,
+            }
+            if head.temperature > 0:
+                kwargs["temperature"] = head.temperature
+                torch.manual_seed(head.seed if head.seed is not None else 0)
+            else:
+                kwargs.update(temperature=None, top_p=None, top_k=None)
+            try:
+                with torch.inference_mode():
+                    gen = self.model.generate(
+                        input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs
+                    )
+            except RuntimeError as exc:
+                raise BackendError(f"{self.info.spec}: generation failed ({str(exc).splitlines()[0]})") from None
+            new = gen[:, width:]
+            for row, k in enumerate(idx):
+                text = self.tok.decode(new[row], skip_special_tokens=True)
+                out[k] = _apply_stop(text, requests[k].stop)
+            if progress:
+                progress(len(idx))
+            i = j
+        return out
+
+    # -- log-likelihood ----------------------------------------------------------------
+    def _ll_tokens(self, req: LoglikelihoodRequest) -> tuple[list[int], list[int]]:
+        context, continuation = req.context, req.continuation
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces > 0:
+            continuation = context[-n_spaces:] + continuation
+            context = context[:-n_spaces]
+        whole = self._encode(context + continuation)
+        ctx = self._encode(context)
+        cont = whole[len(ctx):]
+        if not cont:
+            raise UserError(f"empty continuation after tokenisation: {req.continuation!r}")
+        if not ctx:  # nothing to condition on: condition on BOS/EOS like lm-eval
+            ctx = [int(self.tok.bos_token_id or self.tok.eos_token_id)]
+        return ctx, cont
+
+    def loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], progress: ProgressFn | None = None
+    ) -> list[LoglikelihoodResult]:
+        """Summed continuation log-probs; one forward pass per unique input sequence."""
+        import torch
+
+        toks = [self._ll_tokens(r) for r in requests]
+        # The model input is context + continuation[:-1]; requests with the same input
+        # (e.g. single-token choices " A", " B" after one question) share a forward pass.
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for k, (ctx, cont) in enumerate(toks):
+            groups.setdefault(tuple(ctx + cont[:-1]), []).append(k)
+        keys = sorted(groups, key=lambda t: (-len(t), t))
+        results: list[LoglikelihoodResult | None] = [None] * len(requests)
+        body, head = self.model.base_model, self.model.get_output_embeddings()
+        softcap = getattr(self.model.config, "final_logit_softcapping", None)
+        max_len = int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
+        for b in range(0, len(keys), self.batch_size):
+            batch = keys[b : b + self.batch_size]
+            width = len(batch[0])
+            if max_len and width > max_len:
+                raise UserError(f"a prompt is {width} tokens, longer than the model's {max_len}")
+            ids = torch.full((len(batch), width), int(self.tok.pad_token_id), dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, key in enumerate(batch):  # right padding: positions are 0..len-1
+                ids[row, : len(key)] = torch.tensor(key)
+                mask[row, : len(key)] = 1
+            rows: list[int] = []
+            cols: list[int] = []
+            targets: list[int] = []
+            spans: list[tuple[int, int, int]] = []  # (request index, start, stop) into rows
+            for row, key in enumerate(batch):
+                for k in groups[key]:
+                    ctx, cont = toks[k]
+                    start = len(rows)
+                    first = len(ctx) - 1  # position whose output predicts cont[0]
+                    for t, tok_id in enumerate(cont):
+                        rows.append(row)
+                        cols.append(first + t)
+                        targets.append(tok_id)
+                    spans.append((k, start, len(rows)))
+            try:
+                with torch.inference_mode():
+                    hidden = body(input_ids=ids.to(self.device), attention_mask=mask.to(self.device))[0]
+                    picked = hidden[torch.tensor(rows), torch.tensor(cols)]
+                    logits = head(picked).float()
+                    if softcap:
+                        logits = torch.tanh(logits / softcap) * softcap
+                    logp = torch.log_softmax(logits, dim=-1)
+                    tgt = torch.tensor(targets, device=logp.device)
+                    tok_lp = logp.gather(1, tgt[:, None])[:, 0]
+                    greedy = logp.argmax(dim=-1) == tgt
+            except RuntimeError as exc:
+                raise BackendError(f"{self.info.spec}: forward pass failed ({str(exc).splitlines()[0]})") from None
+            tok_lp_l = tok_lp.tolist()
+            greedy_l = greedy.tolist()
+            for k, s, e in spans:
+                results[k] = LoglikelihoodResult(
+                    logprob=float(sum(tok_lp_l[s:e])), is_greedy=all(greedy_l[s:e]), n_tokens=e - s
+                )
+            if progress:
+                progress(sum(len(groups[key]) for key in batch))
+        return [r for r in results if r is not None]
+
+
+def _apply_stop(text: str, stop: Sequence[str]) -> str:
+    cut = len(text)
+    for s in stop:
+        pos = text.find(s)
+        if s and pos != -1:
+            cut = min(cut, pos)
+    return text[:cut]

