@@ -70,9 +70,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from rlhf_eval._io import atomic_write_json, read_json
+    from rlhf_eval._io import atomic_write_text, dumps, read_json
     from rlhf_eval.errors import UserError
-    from rlhf_eval.gate import evaluate_gate, load_policy, summary_markdown, write_junit, write_summary
+    from rlhf_eval.gate import evaluate_gate, junit_xml, load_policy, summary_markdown
 
     policy = load_policy(args.policy)
     if args.comparison is not None:
@@ -84,15 +84,20 @@ def _gate(args: argparse.Namespace) -> int:
         scores_path = run_dir / "scores.json"
         result = evaluate_gate(policy, scores=read_json(scores_path), data_source=str(scores_path))
 
-    # Everything validated: now write the outputs.
-    if args.out:
-        atomic_write_json(args.out, result.to_dict())
-    if args.junit:
-        write_junit(result, args.junit)
+    # Everything validated: render every output first, then write them (each atomically).
+    summary = summary_markdown(result)
+    texts = {args.out: dumps(result.to_dict()) + "\n", args.junit: junit_xml(result)}
+    if args.summary != "-":
+        texts[args.summary] = summary
+    for path, text in texts.items():
+        if not path:
+            continue
+        try:
+            atomic_write_text(path, text)
+        except OSError as exc:
+            raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
     if args.summary == "-":
-        sys.stdout.write(summary_markdown(result))
-    elif args.summary:
-        write_summary(result, args.summary)
+        sys.stdout.write(summary)
 
     log = sys.stderr if args.summary == "-" else sys.stdout  # keep stdout pure Markdown then
     if not args.quiet:

@@ -247,6 +247,8 @@ def _decide(rule: Rule, row: _Row, alpha: float, p_holm: float | None, family: i
             status, reason = "fail", "the whole interval is beyond the bound"
         else:
             status, reason = "inconclusive", "the interval straddles the bound"
+    elif wholly_ok:
+        status, reason = "pass", "no violation: the whole interval is within the bound"
     elif not wholly_beyond:
         status, reason = "pass", "no significant violation: the interval reaches the bound"
     elif not is_delta:

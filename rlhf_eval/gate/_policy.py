@@ -64,7 +64,7 @@ class Rule:
 
     def bound_text(self, quantity: str = "value") -> str:
         """The bound as an inequality, e.g. ``delta >= -0.02 (max_decrease 0.02)``."""
-        t = _num(self.threshold)
+        t = f"{self.threshold:g}"  # as the user wrote it, not rounded like measured values
         if self.bound == "min":
             return f"{quantity} >= {t} (min)"
         if self.bound == "max":

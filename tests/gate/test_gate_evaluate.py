@@ -104,6 +104,8 @@ def test_significant_mode_needs_interval_beyond_bound_and_holm_p() -> None:
     # estimate beyond the bound but interval reaches it: not a significant violation
     r = one(rule, row("s.m", delta=-0.04, delta_ci=[-0.08, 0.0], p_value=0.05))
     assert r.status == "pass" and "reaches the bound" in r.reason
+    r = one(rule, row("s.m", delta=0.0, delta_ci=[-0.01, 0.01], p_value=1.0))
+    assert (r.status, r.reason) == ("pass", "no violation: the whole interval is within the bound")
     # interval wholly beyond the bound and p small: fail
     r = one(rule, row("s.m", delta=-0.06, delta_ci=[-0.09, -0.03], p_value=0.001))
     assert r.status == "fail" and r.p_holm == pytest.approx(0.001)

@@ -259,3 +259,13 @@ def test_gate_help_documents_exit_codes(capsys: pytest.CaptureFixture[str]) -> N
         "3  no rule failed",
     ):
         assert line in out
+
+
+def test_cli_unwritable_output_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c, p = _files(tmp_path, ROWS[:1], RULES[:1])
+    blocker = tmp_path / "afile"
+    blocker.write_text("x", encoding="utf-8")
+    rc = main(["gate", "--comparison", str(c), "--policy", str(p), "--out", str(blocker / "gate.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert err.startswith(f"rlhf-eval gate: error: {blocker / 'gate.json'}: cannot write")
