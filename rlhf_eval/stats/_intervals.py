@@ -45,3 +45,20 @@ def bootstrap_ci(
     alpha = (1 - confidence) / 2
     lo, hi = np.nanquantile(stats, [alpha, 1 - alpha])
     return (float(lo), float(hi))
+
+
+def percentile_interval(replicates: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval: the ``(1 -/+ confidence) / 2`` quantiles of the replicates."""
+    tail = (1 - confidence) / 2
+    lo, hi = np.quantile(np.asarray(replicates, dtype=float), [tail, 1 - tail])
+    return (float(lo), float(hi))
+
+
+def basic_interval(estimate: float, replicates: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """Basic (reverse-percentile) bootstrap interval ``(2*est - q_hi, 2*est - q_lo)``.
+
+    Corrects, to first order, a statistic whose bootstrap replicates are shifted from the
+    estimate (e.g. ECE, biased upwards in small samples), where percentiles would not.
+    """
+    lo, hi = percentile_interval(replicates, confidence)
+    return (2 * float(estimate) - hi, 2 * float(estimate) - lo)
