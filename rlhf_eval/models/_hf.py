@@ -10,6 +10,7 @@ the full-sequence logits lm-eval computes are most of its time and memory.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,6 +120,9 @@ class HFModel:
         if self.tok.pad_token_id is None:
             self.tok.pad_token = self.tok.eos_token
         self.has_chat_template = bool(getattr(self.tok, "chat_template", None))
+        # transformers 5 renamed the forward argument past_key_values -> cache
+        params = inspect.signature(self.model.base_model.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
         if fingerprint is None:
             if local.is_dir():
                 fingerprint = weights_fingerprint(local)
@@ -235,66 +239,102 @@ class HFModel:
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], progress: ProgressFn | None = None
     ) -> list[LoglikelihoodResult]:
-        """Summed continuation log-probs; one forward pass per unique input sequence."""
+        """Summed continuation log-probs; requests sharing a context share its forward pass.
+
+        Per batch: one forward over the distinct contexts (right-padded) that keeps the KV
+        cache; the cache rows are then repeated for each continuation and a second forward
+        runs only the continuation tokens. Multiple-choice items with k choices thus pay for
+        their question once instead of k times; the LM head runs only where a continuation
+        token is predicted.
+        """
         import torch
 
         toks = [self._ll_tokens(r) for r in requests]
-        # The model input is context + continuation[:-1]; requests with the same input
-        # (e.g. single-token choices " A", " B" after one question) share a forward pass.
         groups: dict[tuple[int, ...], list[int]] = {}
-        for k, (ctx, cont) in enumerate(toks):
-            groups.setdefault(tuple(ctx + cont[:-1]), []).append(k)
-        keys = sorted(groups, key=lambda t: (-len(t), t))
+        for k, (ctx, _) in enumerate(toks):
+            groups.setdefault(tuple(ctx), []).append(k)
+        span = {key: len(key) + max(len(toks[k][1]) for k in ks) for key, ks in groups.items()}
+        keys = sorted(groups, key=lambda t: (-span[t], t))
         results: list[LoglikelihoodResult | None] = [None] * len(requests)
-        body, head = self.model.base_model, self.model.get_output_embeddings()
-        softcap = getattr(self.model.config, "final_logit_softcapping", None)
         max_len = int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
         for b in range(0, len(keys), self.batch_size):
             batch = keys[b : b + self.batch_size]
-            width = len(batch[0])
-            if max_len and width > max_len:
-                raise UserError(f"a prompt is {width} tokens, longer than the model's {max_len}")
-            ids = torch.full((len(batch), width), int(self.tok.pad_token_id), dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, key in enumerate(batch):  # right padding: positions are 0..len-1
-                ids[row, : len(key)] = torch.tensor(key)
-                mask[row, : len(key)] = 1
-            rows: list[int] = []
-            cols: list[int] = []
-            targets: list[int] = []
-            spans: list[tuple[int, int, int]] = []  # (request index, start, stop) into rows
-            for row, key in enumerate(batch):
-                for k in groups[key]:
-                    ctx, cont = toks[k]
-                    start = len(rows)
-                    first = len(ctx) - 1  # position whose output predicts cont[0]
-                    for t, tok_id in enumerate(cont):
-                        rows.append(row)
-                        cols.append(first + t)
-                        targets.append(tok_id)
-                    spans.append((k, start, len(rows)))
+            if max_len and span[batch[0]] > max_len:
+                raise UserError(f"a prompt is {span[batch[0]]} tokens, longer than the model's {max_len}")
             try:
                 with torch.inference_mode():
-                    hidden = body(input_ids=ids.to(self.device), attention_mask=mask.to(self.device))[0]
-                    picked = hidden[torch.tensor(rows), torch.tensor(cols)]
-                    logits = head(picked).float()
-                    if softcap:
-                        logits = torch.tanh(logits / softcap) * softcap
-                    logp = torch.log_softmax(logits, dim=-1)
-                    tgt = torch.tensor(targets, device=logp.device)
-                    tok_lp = logp.gather(1, tgt[:, None])[:, 0]
-                    greedy = logp.argmax(dim=-1) == tgt
+                    scored = self._ll_batch(batch, groups, toks)
             except RuntimeError as exc:
                 raise BackendError(f"{self.info.spec}: forward pass failed ({str(exc).splitlines()[0]})") from None
-            tok_lp_l = tok_lp.tolist()
-            greedy_l = greedy.tolist()
-            for k, s, e in spans:
-                results[k] = LoglikelihoodResult(
-                    logprob=float(sum(tok_lp_l[s:e])), is_greedy=all(greedy_l[s:e]), n_tokens=e - s
-                )
+            for k, res in scored:
+                results[k] = res
             if progress:
-                progress(sum(len(groups[key]) for key in batch))
+                progress(len(scored))
         return [r for r in results if r is not None]
+
+    def _ll_batch(
+        self,
+        batch: list[tuple[int, ...]],
+        groups: dict[tuple[int, ...], list[int]],
+        toks: list[tuple[list[int], list[int]]],
+    ) -> list[tuple[int, LoglikelihoodResult]]:
+        import torch
+
+        body, head = self.model.base_model, self.model.get_output_embeddings()
+        pad = int(self.tok.pad_token_id)
+        dev = self.device
+        width = max(len(key) for key in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for g, key in enumerate(batch):  # right padding: positions 0..len-1 as in an unpadded run
+            ids[g, : len(key)] = torch.tensor(key)
+            mask[g, : len(key)] = 1
+        rows = [(g, k) for g, key in enumerate(batch) for k in groups[key]]
+        cont_width = max(len(toks[k][1]) - 1 for _, k in rows)
+        out = body(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=cont_width > 0)
+        hidden = out[0]
+        # the last context position predicts each continuation's first token
+        h_first = hidden[torch.tensor([g for g, _ in rows]), torch.tensor([len(batch[g]) - 1 for g, _ in rows])]
+        pieces = [h_first]
+        if cont_width > 0:
+            cache = out[1]
+            gidx = torch.tensor([g for g, _ in rows], device=dev)
+            cache.batch_select_indices(gidx)
+            cids = torch.full((len(rows), cont_width), pad, dtype=torch.long)
+            cmask = torch.zeros((len(rows), cont_width), dtype=torch.long)
+            pos = torch.zeros((len(rows), cont_width), dtype=torch.long)
+            for r, (g, k) in enumerate(rows):
+                inp = toks[k][1][:-1]
+                if inp:
+                    cids[r, : len(inp)] = torch.tensor(inp)
+                    cmask[r, : len(inp)] = 1
+                pos[r] = len(batch[g]) + torch.arange(cont_width)
+            full_mask = torch.cat([mask.to(dev)[gidx], cmask.to(dev)], dim=1)
+            h2 = body(input_ids=cids.to(dev), attention_mask=full_mask, position_ids=pos.to(dev),
+                      **{self._cache_kw: cache}, use_cache=True)[0]
+            sel_r = [r for r, (_, k) in enumerate(rows) for _ in toks[k][1][1:]]
+            sel_t = [t for _, k in rows for t in range(len(toks[k][1]) - 1)]
+            if sel_r:
+                pieces.append(h2[torch.tensor(sel_r), torch.tensor(sel_t)])
+        logits = head(torch.cat(pieces)).float()
+        softcap = getattr(self.model.config, "final_logit_softcapping", None)
+        if softcap:
+            logits = torch.tanh(logits / softcap) * softcap
+        logp = torch.log_softmax(logits, dim=-1)
+        # logit rows: every continuation's first token, then the later tokens row by row
+        flat_targets = [toks[k][1][0] for _, k in rows] + [x for _, k in rows for x in toks[k][1][1:]]
+        tgt = torch.tensor(flat_targets, device=logp.device)
+        tok_lp = logp.gather(1, tgt[:, None])[:, 0].tolist()
+        greedy = (logp.argmax(dim=-1) == tgt).tolist()
+        out_rows: list[tuple[int, LoglikelihoodResult]] = []
+        later = len(rows)
+        for r, (_, k) in enumerate(rows):
+            n_rest = len(toks[k][1]) - 1
+            lp = tok_lp[r] + sum(tok_lp[later : later + n_rest])
+            ok = greedy[r] and all(greedy[later : later + n_rest])
+            later += n_rest
+            out_rows.append((k, LoglikelihoodResult(logprob=float(lp), is_greedy=bool(ok), n_tokens=n_rest + 1)))
+        return out_rows
 
 
 def _apply_stop(text: str, stop: Sequence[str]) -> str:

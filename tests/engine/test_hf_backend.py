@@ -45,7 +45,10 @@ def test_loglikelihood_matches_one_at_a_time(tiny: HFModel) -> None:
 
 
 def test_batched_greedy_generation_equals_single(tiny: HFModel) -> None:
-    prompts = [tiny.render([{"role": "user", "content": t}]) for t in ("Hi", "Tell me a long story about a cat", "Why?")]
+    prompts = [
+        tiny.render([{"role": "user", "content": t}])
+        for t in ("Hi", "Tell me a long story about a cat", "Why?")
+    ]
     reqs = [GenerateRequest(prompt=p, max_new_tokens=8) for p in prompts]
     batched = tiny.generate(reqs)
     single = [tiny.generate([r])[0] for r in reqs]
@@ -88,3 +91,12 @@ def test_sampling_is_seeded(tiny: HFModel) -> None:
 def test_fingerprint_is_weights_hash(tiny: HFModel) -> None:
     assert tiny.info.fingerprint.startswith("sha256:")
     assert tiny.info.chat_template_hash and tiny.info.tokenizer_hash
+
+
+def test_loglikelihood_shared_contexts_with_ragged_lengths(tiny: HFModel) -> None:
+    contexts = ["Q: one?\nA:", "A much longer question about the history of bread and yeast?\nA:", "Hi"]
+    conts = [" yes", " no, not at all, never", " maybe", "!", " a b c d e f g"]
+    reqs = [LoglikelihoodRequest(c, x) for c in contexts for x in conts]
+    got = tiny.loglikelihood(reqs)  # batch_size 3: contexts padded against each other
+    for req, res in zip(reqs, got, strict=True):
+        assert res.logprob == pytest.approx(reference_loglikelihood(tiny, req.context, req.continuation), abs=1e-4)
