@@ -50,6 +50,7 @@ def compare_runs(
             if spec.kind == "proportion":
                 flips.extend(_flip_records(suite, spec, paired))
     adjust(rows, params.alpha)
+    warnings.extend(resolution_warnings(rows, params))
     tax, tax_warnings = alignment_tax(rows, data, params)
     warnings.extend(tax_warnings)
     return Comparison(
@@ -153,6 +154,20 @@ def adjust(rows: list[dict[str, Any]], alpha: float) -> None:
             r["adjustment"] = method
             r["p_adjusted"] = float(q) if math.isfinite(q) else None
             r["significant"] = bool(r["p_adjusted"] is not None and r["p_adjusted"] < alpha)
+
+
+def resolution_warnings(rows: list[dict[str, Any]], params: Params) -> list[str]:
+    """Warn when permutation p-values (at least ``1/(B+1)``) cannot survive Holm's correction."""
+    family = [r for r in rows if r["headline"] and r["p_value"] is not None]
+    permuted = [r for r in family if r["test"] != "mcnemar_exact"]
+    floor = len(family) / (params.n_resamples + 1)
+    if permuted and floor >= params.alpha:
+        return [
+            f"n_resamples={params.n_resamples} is too small for {len(family)} headline rows: a permutation "
+            f"p-value is at least 1/(n_resamples+1), so its Holm-adjusted value cannot go below "
+            f"{floor:.3g} (alpha {params.alpha:g}); use more resamples"
+        ]
+    return []
 
 
 def _flip_records(suite: str, spec: MetricSpec, paired: Paired) -> list[dict[str, Any]]:

@@ -194,6 +194,11 @@ def _empty_stats(spec: MetricSpec) -> dict[str, Any]:
     }
 
 
+def _se(replicates: np.ndarray) -> float:
+    """Bootstrap standard error (``nan`` with fewer than two replicates)."""
+    return float(np.std(replicates, ddof=1)) if replicates.size > 1 else float("nan")
+
+
 def _ci(dist: np.ndarray, alpha: float) -> list[float]:
     return list(percentile_interval(dist, 1 - alpha))
 
@@ -277,7 +282,7 @@ def _proportion(data: Paired, spec: MetricSpec, params: Params, seed: int) -> di
             "cluster_permutation",
             "cluster_bootstrap",
             data,
-            mde_from_se(float(np.std(dist[:, 2], ddof=1)), params.alpha, POWER),
+            mde_from_se(_se(dist[:, 2]), params.alpha, POWER),
         )
     out["flips"] = _flips(data.ids, x, y, spec.higher_is_better)
     return out
@@ -292,7 +297,7 @@ def _mean(data: Paired, params: Params, seed: int) -> dict[str, Any]:
             float(np.std(y - x, ddof=1)) if x.size > 1 else float("nan"), x.size, params.alpha, POWER
         )
     else:
-        mde = mde_from_se(float(np.std(dist[:, 2], ddof=1)), params.alpha, POWER)
+        mde = mde_from_se(_se(dist[:, 2]), params.alpha, POWER)
     out = _stats(
         x.mean(),
         y.mean(),
@@ -331,7 +336,7 @@ def _ece(data: Paired, params: Params, seed: int) -> dict[str, Any]:
         "cluster_permutation" if clusters is not None else "paired_permutation",
         "cluster_basic_bootstrap" if clusters is not None else "basic_bootstrap",
         data,
-        mde_from_se(float(np.std(dist[:, 2], ddof=1)), params.alpha, POWER),
+        mde_from_se(_se(dist[:, 2]), params.alpha, POWER),
     )
     out["flips"] = None
     return out

@@ -54,7 +54,9 @@ def mde_paired_mean(sd_diff: float, n: int, alpha: float = 0.05, power: float = 
     crit = float(_st.t.ppf(1 - alpha / 2, df))
 
     def gap(lam: float) -> float:
-        reach = _st.nct.sf(crit, df, lam) + _st.nct.cdf(-crit, df, lam)
+        # lower tail by symmetry, P(T'(lam) < -crit) = P(T'(-lam) > crit): scipy's nct.cdf
+        # returns nan far in that tail for small df
+        reach = _st.nct.sf(crit, df, lam) + _st.nct.sf(crit, df, -lam)
         return float(reach) - power
 
     hi = 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,31 @@ def test_metric_not_applicable_anywhere_and_frames(tmp_path: Path) -> None:
     out = tmp_path / "c.json"
     write_comparison(c, out)
     assert '"p_value": null' in out.read_text() and "NaN" not in out.read_text()
+
+
+def test_warns_when_resamples_cannot_reach_significance(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    rows_b = [item("s", f"i{i}", score=float(rng.random())) for i in range(30)]
+    rows_a = [item("s", f"i{i}", score=float(rng.random()) + 1) for i in range(30)]
+    defs = {"s": [SCORE]}
+    before, after = write_run(tmp_path / "b", rows_b, defs), write_run(tmp_path / "a", rows_a, defs)
+    c = compare_runs(before, after, n_resamples=15)
+    assert any("n_resamples=15 is too small" in w for w in c.warnings)
+    assert not c.row("s.score")["significant"]  # p >= 1/16
+    assert not any("too small" in w for w in compare_runs(before, after, n_resamples=100).warnings)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_tiny_inputs_give_nulls_not_numpy_warnings(tmp_path: Path, n: int) -> None:
+    rows_b = [item("s", f"i{i}", refused=1, score=0.1 * i) for i in range(n)]
+    rows_a = [item("s", f"i{i}", refused=0, score=0.2 * i + 0.5) for i in range(n)]
+    defs = {"s": [REFUSAL, SCORE]}
+    before, after = write_run(tmp_path / "b", rows_b, defs), write_run(tmp_path / "a", rows_a, defs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = compare_runs(before, after, n_resamples=50)
+    score = c.row("s.score")
+    # all 2**n sign patterns are enumerated; all-plus and all-minus are the most extreme
+    assert score["n"] == n and score["p_value"] == pytest.approx(2 / 2**n)
+    assert (score["mde"] is None or np.isnan(score["mde"])) if n == 1 else score["mde"] > 0
+    assert c.row("s.refusal_rate")["p_value"] == pytest.approx(mcnemar_exact(n, 0))

@@ -12,7 +12,10 @@ from statsmodels.stats.power import TTestPower
 from rlhf_eval.stats import mde_from_se, mde_paired_mean, mde_paired_proportion
 
 
-@pytest.mark.parametrize(("n", "alpha", "power"), [(10, 0.05, 0.8), (100, 0.05, 0.8), (400, 0.01, 0.9)])
+@pytest.mark.parametrize(
+    ("n", "alpha", "power"),
+    [(2, 0.05, 0.8), (3, 0.05, 0.8), (10, 0.05, 0.8), (100, 0.05, 0.8), (400, 0.01, 0.9)],
+)
 def test_mean_mde_matches_statsmodels(n: int, alpha: float, power: float) -> None:
     effect = TTestPower().solve_power(nobs=n, alpha=alpha, power=power, alternative="two-sided")
     assert mde_paired_mean(2.0, n, alpha, power) == pytest.approx(2.0 * effect, rel=1e-5)
