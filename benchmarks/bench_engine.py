@@ -29,17 +29,38 @@ def mc_requests(n: int, seed: int = 0) -> list[tuple[str, str]]:
             conts = [f" {o}" for o in opts]
         else:
             w = rng.choice(words)
-            ctx = f"Question: Which sentence best describes a {w} in a short phrase of plain English?\nAnswer:"
-            conts = [f" A {w} is a natural or built place people often visit.", f" A {w} is a kind of number.",
-                     f" A {w} is a colour of the rainbow.", f" A {w} is a verb meaning to run quickly."]
+            ctx = (
+                f"Question: Which sentence best describes a {w} in a short phrase of plain English?\nAnswer:"
+            )
+            conts = [
+                f" A {w} is a natural or built place people often visit.",
+                f" A {w} is a kind of number.",
+                f" A {w} is a colour of the rainbow.",
+                f" A {w} is a verb meaning to run quickly.",
+            ]
         out += [(ctx, c) for c in conts]
     return out
 
 
 def gen_prompts(n: int) -> list[str]:
-    topics = ["the water cycle", "how vaccines work", "why the sky is blue", "photosynthesis", "gravity",
-              "the printing press", "volcanoes", "the internet", "bread baking", "tides", "rainbows", "bees"]
-    return [f"Explain {topics[i % len(topics)]} to a curious ten-year-old, in a short paragraph." for i in range(n)]
+    topics = [
+        "the water cycle",
+        "how vaccines work",
+        "why the sky is blue",
+        "photosynthesis",
+        "gravity",
+        "the printing press",
+        "volcanoes",
+        "the internet",
+        "bread baking",
+        "tides",
+        "rainbows",
+        "bees",
+    ]
+    return [
+        f"Explain {topics[i % len(topics)]} to a curious ten-year-old, in a short paragraph."
+        for i in range(n)
+    ]
 
 
 def time_it(fn: Any) -> tuple[float, Any]:
@@ -74,7 +95,9 @@ def main() -> None:
     best: tuple[float, int, list[float]] | None = None
     for bs in [int(x) for x in args.lm_eval_batch_sizes.split(",")]:
         lm = HFLM(pretrained=folder, batch_size=bs, dtype="float32", device="cpu")
-        insts = [Instance(request_type="loglikelihood", doc={}, arguments=r, idx=i) for i, r in enumerate(reqs)]
+        insts = [
+            Instance(request_type="loglikelihood", doc={}, arguments=r, idx=i) for i, r in enumerate(reqs)
+        ]
         secs, res = time_it(lambda lm=lm, insts=insts: lm.loglikelihood(insts, disable_tqdm=True))
         print(f"  lm-eval hf   batch {bs:>3}: {secs:7.2f} s")
         if best is None or secs < best[0]:
@@ -92,22 +115,32 @@ def main() -> None:
         return [max(range(4), key=lambda j, i=i: lls[i * 4 + j]) for i in range(len(lls) // 4)]
 
     same = preds([r.logprob for r in ours]) == preds(best[2])
-    print(f"LOGLIKELIHOOD speed-up vs lm-eval (best batch {best[1]}): {best[0] / secs:.2f}x; "
-          f"max |delta loglik| = {max(diffs):.2e}; identical predictions: {same}")
+    print(
+        f"LOGLIKELIHOOD speed-up vs lm-eval (best batch {best[1]}): {best[0] / secs:.2f}x; "
+        f"max |delta loglik| = {max(diffs):.2e}; identical predictions: {same}"
+    )
 
     if args.skip_generation:
         return
     prompts = gen_prompts(args.gen_items)
     tok = ours_model.tok
-    rendered = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
-                for p in prompts]
+    rendered = [
+        tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
     print(f"greedy generation: {len(prompts)} prompts x 64 new tokens")
     best_g: tuple[float, int, list[str]] | None = None
     for bs in [int(x) for x in args.lm_eval_batch_sizes.split(",")]:
         lm = HFLM(pretrained=folder, batch_size=bs, dtype="float32", device="cpu")
-        insts = [Instance(request_type="generate_until", doc={},
-                          arguments=(r, {"until": [], "max_gen_toks": 64, "do_sample": False}), idx=i)
-                 for i, r in enumerate(rendered)]
+        insts = [
+            Instance(
+                request_type="generate_until",
+                doc={},
+                arguments=(r, {"until": [], "max_gen_toks": 64, "do_sample": False}),
+                idx=i,
+            )
+            for i, r in enumerate(rendered)
+        ]
         secs, res = time_it(lambda lm=lm, insts=insts: lm.generate_until(insts, disable_tqdm=True))
         print(f"  lm-eval generate_until batch {bs:>3}: {secs:7.2f} s")
         if best_g is None or secs < best_g[0]:
@@ -119,8 +152,10 @@ def main() -> None:
     secs, texts = time_it(lambda: ours_model.generate(greqs))
     print(f"  rlhf-eval generate batch {args.gen_batch_size:>3}: {secs:7.2f} s")
     same_text = sum(a.strip() == b.strip() for a, b in zip(texts, best_g[2], strict=True))
-    print(f"GENERATION speed-up vs lm-eval (best batch {best_g[1]}): {best_g[0] / secs:.2f}x; "
-          f"identical texts: {same_text}/{len(texts)}")
+    print(
+        f"GENERATION speed-up vs lm-eval (best batch {best_g[1]}): {best_g[0] / secs:.2f}x; "
+        f"identical texts: {same_text}/{len(texts)}"
+    )
 
 
 if __name__ == "__main__":

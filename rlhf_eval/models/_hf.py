@@ -9,6 +9,7 @@ the full-sequence logits lm-eval computes are most of its time and memory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import os
@@ -30,8 +31,15 @@ from rlhf_eval.models._protocol import (
 PLAIN_TEMPLATE_DOC = "System: {system}\\n\\nUser: {user}\\n\\nAssistant: {assistant}\\n\\n ... Assistant:"
 _ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
 
-_DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
-           "bfloat16": "bfloat16", "bf16": "bfloat16", "auto": "auto"}
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "auto": "auto",
+}
 
 
 def plain_render(messages: Sequence[Message]) -> str:
@@ -53,29 +61,32 @@ def sha256_text(text: str | None) -> str | None:
 
 
 def weights_fingerprint(path: Path) -> str:
-    """sha256 over the weight files of a local model folder (cached by size and mtime)."""
+    """sha256 over the weight files of a local model folder.
+
+    Each file's digest is remembered under ``$RLHF_EVAL_CACHE/fingerprints`` keyed by its
+    path, size and mtime, so a multi-GB model is hashed once, not on every run.
+    """
+    from rlhf_eval.models._embedded import cache_root
+
     files = sorted(
         p for p in path.iterdir() if p.suffix in {".safetensors", ".bin", ".gguf", ".pt"} and p.is_file()
     )
+    memo = cache_root() / "fingerprints"
     h = hashlib.sha256()
     for p in files:
         st = p.stat()
-        marker = p.with_name(f".{p.name}.sha256")
-        stamp = f"{st.st_size}:{st.st_mtime_ns}"
-        digest = None
-        if marker.is_file():
-            saved_stamp, _, saved = marker.read_text().partition(" ")
-            digest = saved.strip() if saved_stamp == stamp else None
-        if digest is None:
+        stamp = f"{p.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+        marker = memo / hashlib.sha256(stamp.encode()).hexdigest()
+        digest = marker.read_text().strip() if marker.is_file() else None
+        if not digest:
             fh = hashlib.sha256()
             with p.open("rb") as f:
-                for chunk in iter(lambda f=f: f.read(1 << 22), b""):  # type: ignore[misc]
+                while chunk := f.read(1 << 22):
                     fh.update(chunk)
             digest = fh.hexdigest()
-            try:
-                marker.write_text(f"{stamp} {digest}")
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # a read-only cache only costs a re-hash
+                memo.mkdir(parents=True, exist_ok=True)
+                marker.write_text(digest)
         h.update(f"{p.name}:{digest}\n".encode())
     return "sha256:" + h.hexdigest()[:32]
 
@@ -163,9 +174,7 @@ class HFModel:
         return list(self.tok(text, add_special_tokens=add_special)["input_ids"])
 
     # -- generation --------------------------------------------------------------------
-    def generate(
-        self, requests: Sequence[GenerateRequest], progress: ProgressFn | None = None
-    ) -> list[str]:
+    def generate(self, requests: Sequence[GenerateRequest], progress: ProgressFn | None = None) -> list[str]:
         """Greedy (or seeded sampling) completions, batched by sorted length and left-padded."""
         import torch
 
@@ -182,7 +191,10 @@ class HFModel:
             while len(idx) < self.batch_size and j < len(order):
                 r = requests[order[j]]
                 if (r.max_new_tokens, r.temperature, r.seed, r.stop) != (
-                    head.max_new_tokens, head.temperature, head.seed, head.stop
+                    head.max_new_tokens,
+                    head.temperature,
+                    head.seed,
+                    head.stop,
                 ):
                     break
                 idx.append(order[j])
@@ -192,8 +204,8 @@ class HFModel:
             mask = torch.zeros((len(idx), width), dtype=torch.long)
             for row, k in enumerate(idx):
                 seq = encoded[k]
-                ids[row, width - len(seq):] = torch.tensor(seq)
-                mask[row, width - len(seq):] = 1
+                ids[row, width - len(seq) :] = torch.tensor(seq)
+                mask[row, width - len(seq) :] = 1
             kwargs: dict[str, Any] = {
                 "max_new_tokens": head.max_new_tokens,
                 "pad_token_id": pad,
@@ -210,7 +222,9 @@ class HFModel:
                         input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs
                     )
             except RuntimeError as exc:
-                raise BackendError(f"{self.info.spec}: generation failed ({str(exc).splitlines()[0]})") from None
+                raise BackendError(
+                    f"{self.info.spec}: generation failed ({str(exc).splitlines()[0]})"
+                ) from None
             new = gen[:, width:]
             for row, k in enumerate(idx):
                 text = self.tok.decode(new[row], skip_special_tokens=True)
@@ -229,7 +243,7 @@ class HFModel:
             context = context[:-n_spaces]
         whole = self._encode(context + continuation)
         ctx = self._encode(context)
-        cont = whole[len(ctx):]
+        cont = whole[len(ctx) :]
         if not cont:
             raise UserError(f"empty continuation after tokenisation: {req.continuation!r}")
         if not ctx:  # nothing to condition on: condition on BOS/EOS like lm-eval
@@ -265,7 +279,9 @@ class HFModel:
                 with torch.inference_mode():
                     scored = self._ll_batch(batch, groups, toks)
             except RuntimeError as exc:
-                raise BackendError(f"{self.info.spec}: forward pass failed ({str(exc).splitlines()[0]})") from None
+                raise BackendError(
+                    f"{self.info.spec}: forward pass failed ({str(exc).splitlines()[0]})"
+                ) from None
             for k, res in scored:
                 results[k] = res
             if progress:
@@ -294,7 +310,9 @@ class HFModel:
         out = body(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=cont_width > 0)
         hidden = out[0]
         # the last context position predicts each continuation's first token
-        h_first = hidden[torch.tensor([g for g, _ in rows]), torch.tensor([len(batch[g]) - 1 for g, _ in rows])]
+        h_first = hidden[
+            torch.tensor([g for g, _ in rows]), torch.tensor([len(batch[g]) - 1 for g, _ in rows])
+        ]
         pieces = [h_first]
         if cont_width > 0:
             cache = out[1]
@@ -310,8 +328,13 @@ class HFModel:
                     cmask[r, : len(inp)] = 1
                 pos[r] = len(batch[g]) + torch.arange(cont_width)
             full_mask = torch.cat([mask.to(dev)[gidx], cmask.to(dev)], dim=1)
-            h2 = body(input_ids=cids.to(dev), attention_mask=full_mask, position_ids=pos.to(dev),
-                      **{self._cache_kw: cache}, use_cache=True)[0]
+            h2 = body(
+                input_ids=cids.to(dev),
+                attention_mask=full_mask,
+                position_ids=pos.to(dev),
+                **{self._cache_kw: cache},
+                use_cache=True,
+            )[0]
             sel_r = [r for r, (_, k) in enumerate(rows) for _ in toks[k][1][1:]]
             sel_t = [t for _, k in rows for t in range(len(toks[k][1]) - 1)]
             if sel_r:
@@ -333,7 +356,9 @@ class HFModel:
             lp = tok_lp[r] + sum(tok_lp[later : later + n_rest])
             ok = greedy[r] and all(greedy[later : later + n_rest])
             later += n_rest
-            out_rows.append((k, LoglikelihoodResult(logprob=float(lp), is_greedy=bool(ok), n_tokens=n_rest + 1)))
+            out_rows.append(
+                (k, LoglikelihoodResult(logprob=float(lp), is_greedy=bool(ok), n_tokens=n_rest + 1))
+            )
         return out_rows
 
 

@@ -71,9 +71,7 @@ class Model(Protocol):
         """The exact text sent for a conversation (chat template, or plain concatenation)."""
         ...
 
-    def generate(
-        self, requests: Sequence[GenerateRequest], progress: ProgressFn | None = None
-    ) -> list[str]:
+    def generate(self, requests: Sequence[GenerateRequest], progress: ProgressFn | None = None) -> list[str]:
         """Responses in request order."""
         ...
 

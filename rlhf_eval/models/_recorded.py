@@ -41,8 +41,12 @@ class RecordedModel:
             raise UserError(f"{p}: no responses")
         self.path = p
         digest = hashlib.sha256(p.read_bytes()).hexdigest()[:32]
-        self.info = ModelInfo(spec=f"recorded:{path}", backend="recorded", fingerprint=f"sha256:{digest}",
-                              details={"path": str(p), "n_responses": len(self.by_id) + len(self.by_prompt)})
+        self.info = ModelInfo(
+            spec=f"recorded:{path}",
+            backend="recorded",
+            fingerprint=f"sha256:{digest}",
+            details={"path": str(p), "n_responses": len(self.by_id) + len(self.by_prompt)},
+        )
 
     def render(self, messages: Sequence[Message], *, chat: bool = True) -> str:
         """The plain template text (recorded responses carry no template of their own)."""
@@ -57,7 +61,9 @@ class RecordedModel:
             if resp is None:
                 resp = self.by_prompt.get(user, self.by_prompt.get(r.prompt))
             if resp is None:
-                raise UserError(f"{self.path}: no response for item {r.item_id!r} (matched by item_id or prompt)")
+                raise UserError(
+                    f"{self.path}: no response for item {r.item_id!r} (matched by item_id or prompt)"
+                )
             out.append(resp)
         if progress:
             progress(len(requests))

@@ -48,7 +48,9 @@ class ResultCache:
                 for start in range(0, len(keys), 500):
                     chunk = list(keys[start : start + 500])
                     marks = ",".join("?" * len(chunk))
-                    for k, v in self._db.execute(f"SELECT key, value FROM results WHERE key IN ({marks})", chunk):
+                    for k, v in self._db.execute(
+                        f"SELECT key, value FROM results WHERE key IN ({marks})", chunk
+                    ):
                         found[k] = json.loads(v)
         unique = set(keys)
         self.hits += len(unique & found.keys())

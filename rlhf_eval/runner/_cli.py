@@ -41,30 +41,54 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=_RUN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", default=DEFAULT_MODEL, metavar="SPEC", help=f"model spec (default {DEFAULT_MODEL})")
-    p.add_argument("--suite", action="append", required=True, metavar="NAME_OR_PATH",
-                   help="built-in suite name, suite.yaml, items file, or ADAPTER:SOURCE; repeatable")
+    p.add_argument(
+        "--model", default=DEFAULT_MODEL, metavar="SPEC", help=f"model spec (default {DEFAULT_MODEL})"
+    )
+    p.add_argument(
+        "--suite",
+        action="append",
+        required=True,
+        metavar="NAME_OR_PATH",
+        help="built-in suite name, suite.yaml, items file, or ADAPTER:SOURCE; repeatable",
+    )
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="run folder to write")
     p.add_argument("--limit", type=int, metavar="N", help="first N items of each suite part (quick checks)")
     p.add_argument("--batch-size", type=int, default=8, metavar="N", help="batch size (default 8)")
     p.add_argument("--max-new-tokens", type=int, metavar="N", help="override every suite's generation length")
     p.add_argument("--system-prompt", metavar="TEXT", help="system prompt applied to every prompt")
-    p.add_argument("--seed", type=int, default=0, help="seed for sampling and bootstrap intervals (default 0)")
-    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default); >0 samples with --seed")
-    p.add_argument("--no-chat-template", action="store_true", help="send prompt text as it is, no chat template")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed for sampling and bootstrap intervals (default 0)"
+    )
+    p.add_argument(
+        "--temperature", type=float, default=0.0, help="0 = greedy (default); >0 samples with --seed"
+    )
+    p.add_argument(
+        "--no-chat-template", action="store_true", help="send prompt text as it is, no chat template"
+    )
     p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16 or auto")
     p.add_argument("--description", metavar="TEXT", help="a note recorded in run.json and shown in reports")
-    p.add_argument("--cache-dir", type=Path, metavar="DIR", help="result cache folder (default $RLHF_EVAL_CACHE)")
+    p.add_argument(
+        "--cache-dir", type=Path, metavar="DIR", help="result cache folder (default $RLHF_EVAL_CACHE)"
+    )
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
-    p.add_argument("--api-key-env", metavar="VAR", help="openai: name of the environment variable with the API key")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="openai: parallel requests (default 8)")
-    p.add_argument("--timeout", type=float, default=120.0, metavar="S", help="openai: request timeout in seconds")
+    p.add_argument(
+        "--api-key-env", metavar="VAR", help="openai: name of the environment variable with the API key"
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=8, metavar="N", help="openai: parallel requests (default 8)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=120.0, metavar="S", help="openai: request timeout in seconds"
+    )
     p.add_argument("--max-retries", type=int, default=6, metavar="N", help="openai: retries per request")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run)
 
-    s = sub.add_parser("suites", help="list the built-in suites with item counts by task and category",
-                       description="List the built-in suites with their item counts by task type and category.")
+    s = sub.add_parser(
+        "suites",
+        help="list the built-in suites with item counts by task and category",
+        description="List the built-in suites with their item counts by task type and category.",
+    )
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=_suites)
 
@@ -74,21 +98,40 @@ def _run(args: argparse.Namespace) -> int:
 
     opts: dict[str, Any] = {}
     if args.model.startswith("openai:"):
-        opts = {"api_key_env": args.api_key_env, "concurrency": args.concurrency, "timeout": args.timeout,
-                "max_retries": args.max_retries}
+        opts = {
+            "api_key_env": args.api_key_env,
+            "concurrency": args.concurrency,
+            "timeout": args.timeout,
+            "max_retries": args.max_retries,
+        }
     cfg = RunConfig(
-        model=args.model, suites=args.suite, out=args.out, limit=args.limit, batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens, system_prompt=args.system_prompt, seed=args.seed,
-        temperature=args.temperature, chat_template=not args.no_chat_template, dtype=args.dtype,
-        quiet=args.quiet, cache_dir=args.cache_dir, use_cache=not args.no_cache, description=args.description,
-        command=shlex.join(["rlhf-eval", *sys.argv[1:]]), model_options=opts,
+        model=args.model,
+        suites=args.suite,
+        out=args.out,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        system_prompt=args.system_prompt,
+        seed=args.seed,
+        temperature=args.temperature,
+        chat_template=not args.no_chat_template,
+        dtype=args.dtype,
+        quiet=args.quiet,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        description=args.description,
+        command=shlex.join(["rlhf-eval", *sys.argv[1:]]),
+        model_options=opts,
     )
     result = run_evaluation(cfg)
     if not args.quiet:
         print(format_scores(result.scores), file=sys.stderr)
-        print(f"wrote {result.out}/run.json, samples.jsonl, scores.json "
-              f"({result.run['n_samples']} samples, {result.run['timings']['total_s']:.1f} s, "
-              f"cache {result.run['cache']['hits']} hits / {result.run['cache']['misses']} misses)", file=sys.stderr)
+        print(
+            f"wrote {result.out}/run.json, samples.jsonl, scores.json "
+            f"({result.run['n_samples']} samples, {result.run['timings']['total_s']:.1f} s, "
+            f"cache {result.run['cache']['hits']} hits / {result.run['cache']['misses']} misses)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -99,7 +142,9 @@ def format_scores(scores: dict[str, Any]) -> str:
         for name, m in metrics.items():
             if m.get("value") is None:
                 continue
-            lines.append(f"  {suite:<14} {name:<26} {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}]  n={m['n']}")
+            lines.append(
+                f"  {suite:<14} {name:<26} {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}]  n={m['n']}"
+            )
     return "\n".join(lines)
 
 
@@ -109,15 +154,19 @@ def _suites(args: argparse.Namespace) -> int:
     from rlhf_eval._io import dumps
     from rlhf_eval.suites import builtin_suite_names, load_suite
 
-    table = []
+    table: list[dict[str, Any]] = []
     for name in builtin_suite_names():
         suite = load_suite(name)
-        table.append({
-            "name": name, "version": suite.version, "n_items": len(suite.items),
-            "by_task": dict(Counter(it.task for it in suite.items)),
-            "by_category": dict(sorted(Counter(it.category for it in suite.items).items())),
-            "description": suite.spec.description,
-        })
+        table.append(
+            {
+                "name": name,
+                "version": suite.version,
+                "n_items": len(suite.items),
+                "by_task": dict(Counter(it.task for it in suite.items)),
+                "by_category": dict(sorted(Counter(it.category for it in suite.items).items())),
+                "description": suite.spec.description,
+            }
+        )
     if args.json:
         print(dumps(table))
         return 0

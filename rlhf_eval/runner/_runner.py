@@ -14,10 +14,17 @@ from typing import Any, TypeVar
 from rlhf_eval import __version__
 from rlhf_eval._io import atomic_write_json, atomic_write_jsonl
 from rlhf_eval.errors import UserError
-from rlhf_eval.models import GenerateRequest, LoglikelihoodRequest, LoglikelihoodResult, Message, Model, load_model
+from rlhf_eval.models import (
+    GenerateRequest,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    Message,
+    Model,
+    load_model,
+)
 from rlhf_eval.models._embedded import cache_root
 from rlhf_eval.runner._cache import ResultCache, cache_key
-from rlhf_eval.suites import Item, Suite, SubsetSpec, load_suites
+from rlhf_eval.suites import Item, SubsetSpec, Suite, load_suites
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -118,20 +125,30 @@ class _Engine:
 
     def generate(self, requests: Sequence[GenerateRequest], desc: str) -> list[str]:
         payloads = [
-            {"prompt": r.prompt, "max_new_tokens": r.max_new_tokens, "temperature": r.temperature,
-             "seed": r.seed if r.temperature > 0 else None, "stop": list(r.stop)}
+            {
+                "prompt": r.prompt,
+                "max_new_tokens": r.max_new_tokens,
+                "temperature": r.temperature,
+                "seed": r.seed if r.temperature > 0 else None,
+                "stop": list(r.stop),
+            }
             for r in requests
         ]
-        return self._cached("generate", requests, payloads, self.model.generate, str, str,
-                            lambda r: len(r.prompt), desc)
+        return self._cached(
+            "generate", requests, payloads, self.model.generate, str, str, lambda r: len(r.prompt), desc
+        )
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest], desc: str) -> list[LoglikelihoodResult]:
         payloads = [{"context": r.context, "continuation": r.continuation} for r in requests]
         return self._cached(
-            "loglikelihood", requests, payloads, self.model.loglikelihood,
+            "loglikelihood",
+            requests,
+            payloads,
+            self.model.loglikelihood,
             lambda r: [r.logprob, r.is_greedy, r.n_tokens],
             lambda v: LoglikelihoodResult(float(v[0]), bool(v[1]), int(v[2])),
-            lambda r: len(r.context) + len(r.continuation), desc,
+            lambda r: len(r.context) + len(r.continuation),
+            desc,
         )
 
 
@@ -142,9 +159,14 @@ def _messages(system: str | None, turns: Sequence[tuple[str, str]]) -> list[Mess
 
 def _base_sample(suite: Suite, item: Item, messages: list[Message], prompt: str) -> dict[str, Any]:
     return {
-        "suite": suite.name, "suite_version": suite.version, "subset": item.subset,
-        "item_id": item.id, "category": item.category, "task": item.task,
-        "messages": messages, "prompt": prompt,
+        "suite": suite.name,
+        "suite_version": suite.version,
+        "subset": item.subset,
+        "item_id": item.id,
+        "category": item.category,
+        "task": item.task,
+        "messages": messages,
+        "prompt": prompt,
     }
 
 
@@ -162,8 +184,14 @@ def _run_subset(engine: _Engine, suite: Suite, sub: SubsetSpec, items: list[Item
     if sub.task == "generate":
         max_new = cfg.max_new_tokens or sub.max_new_tokens
         reqs = [
-            GenerateRequest(prompt=p, messages=tuple(m), max_new_tokens=max_new, temperature=cfg.temperature,
-                            seed=cfg.seed, item_id=it.id)
+            GenerateRequest(
+                prompt=p,
+                messages=tuple(m),
+                max_new_tokens=max_new,
+                temperature=cfg.temperature,
+                seed=cfg.seed,
+                item_id=it.id,
+            )
             for it, m, p in zip(items, convs, prompts, strict=True)
         ]
         for s, text in zip(samples, engine.generate(reqs, desc), strict=True):
@@ -172,8 +200,14 @@ def _run_subset(engine: _Engine, suite: Suite, sub: SubsetSpec, items: list[Item
         preds = _score_choices(engine, items, prompts, samples, desc, prefix="")
         if sub.followup:
             convs2 = [
-                _messages(system, [("user", it.prompt), ("assistant", it.choices[p].strip()),  # type: ignore[index]
-                                   ("user", sub.followup)])
+                _messages(
+                    system,
+                    [
+                        ("user", it.prompt),
+                        ("assistant", it.choices[p].strip()),  # type: ignore[index]
+                        ("user", sub.followup),
+                    ],
+                )
                 for it, p in zip(items, preds, strict=True)
             ]
             prompts2 = [model.render(m, chat=cfg.chat_template) for m in convs2]
@@ -186,7 +220,12 @@ def _run_subset(engine: _Engine, suite: Suite, sub: SubsetSpec, items: list[Item
 
 
 def _score_choices(
-    engine: _Engine, items: list[Item], prompts: list[str], samples: list[dict[str, Any]], desc: str, prefix: str
+    engine: _Engine,
+    items: list[Item],
+    prompts: list[str],
+    samples: list[dict[str, Any]],
+    desc: str,
+    prefix: str,
 ) -> list[int]:
     reqs: list[LoglikelihoodRequest] = []
     for it, p in zip(items, prompts, strict=True):
@@ -206,7 +245,9 @@ def _score_choices(
     return preds
 
 
-def score_samples(samples: list[dict[str, Any]], suites: Sequence[Suite], seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+def score_samples(
+    samples: list[dict[str, Any]], suites: Sequence[Suite], seed: int = 0
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Add per-item ``metrics`` to samples (in place); return (scores.json, scorer provenance)."""
     from rlhf_eval.scoring import aggregate, get_scorer
 
@@ -255,8 +296,9 @@ def run_evaluation(cfg: RunConfig, model: Model | None = None) -> RunResult:
     t0 = time.perf_counter()
     suites = load_suites(cfg.suites, limit=cfg.limit)  # validate everything before loading a model
     if model is None:
-        model = load_model(cfg.model, batch_size=cfg.batch_size, dtype=cfg.dtype, quiet=cfg.quiet,
-                           **cfg.model_options)
+        model = load_model(
+            cfg.model, batch_size=cfg.batch_size, dtype=cfg.dtype, quiet=cfg.quiet, **cfg.model_options
+        )
     if not model.supports_loglikelihood:
         mc = sorted({s.name for s in suites for sub in s.spec.subsets if sub.task == "multiple_choice"})
         if mc:
@@ -281,21 +323,45 @@ def run_evaluation(cfg: RunConfig, model: Model | None = None) -> RunResult:
     scoring_s = time.perf_counter() - t1
     run = {
         "schema": "rlhf-eval/run/1",
-        "model": {"spec": model.info.spec, "backend": model.info.backend, "fingerprint": model.info.fingerprint,
-                  "tokenizer_hash": model.info.tokenizer_hash, "chat_template_hash": model.info.chat_template_hash,
-                  "details": model.info.details},
-        "suites": {s.name: {"version": s.version, "hash": s.hash, "source": s.source, "n_items": len(s.items),
-                            "subsets": [sub.name for sub in s.spec.subsets]} for s in suites},
-        "params": {"max_new_tokens": cfg.max_new_tokens, "batch_size": cfg.batch_size, "seed": cfg.seed,
-                   "temperature": cfg.temperature, "system_prompt": cfg.system_prompt,
-                   "chat_template": cfg.chat_template, "limit": cfg.limit, "dtype": cfg.dtype},
+        "model": {
+            "spec": model.info.spec,
+            "backend": model.info.backend,
+            "fingerprint": model.info.fingerprint,
+            "tokenizer_hash": model.info.tokenizer_hash,
+            "chat_template_hash": model.info.chat_template_hash,
+            "details": model.info.details,
+        },
+        "suites": {
+            s.name: {
+                "version": s.version,
+                "hash": s.hash,
+                "source": s.source,
+                "n_items": len(s.items),
+                "subsets": [sub.name for sub in s.spec.subsets],
+            }
+            for s in suites
+        },
+        "params": {
+            "max_new_tokens": cfg.max_new_tokens,
+            "batch_size": cfg.batch_size,
+            "seed": cfg.seed,
+            "temperature": cfg.temperature,
+            "system_prompt": cfg.system_prompt,
+            "chat_template": cfg.chat_template,
+            "limit": cfg.limit,
+            "dtype": cfg.dtype,
+        },
         "description": cfg.description,
         "versions": _versions(),
         "command": cfg.command,
         "started": started.isoformat(timespec="seconds"),
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "timings": {"total_s": round(time.perf_counter() - t0, 3), "load_s": round(load_s, 3),
-                    **{k: round(v, 3) for k, v in engine.timings.items()}, "scoring_s": round(scoring_s, 3)},
+        "timings": {
+            "total_s": round(time.perf_counter() - t0, 3),
+            "load_s": round(load_s, 3),
+            **{k: round(v, 3) for k, v in engine.timings.items()},
+            "scoring_s": round(scoring_s, 3),
+        },
         "cache": {"hits": cache.hits, "misses": cache.misses},
         "scoring": scoring_info,
         "n_samples": len(samples),

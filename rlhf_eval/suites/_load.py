@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from rlhf_eval._io import iter_jsonl
 from rlhf_eval.errors import UserError
-from rlhf_eval.suites._spec import DataSource, Item, Suite, SuiteSpec, SubsetSpec
+from rlhf_eval.suites._spec import DataSource, Item, SubsetSpec, Suite, SuiteSpec
 
 _FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
@@ -105,17 +105,31 @@ def _load_items_file(path: Path, limit: int | None) -> Suite:
     is_mc = ["choices" in r and r["choices"] is not None for r in rows]
     subsets = []
     if not all(is_mc):
-        subsets.append(SubsetSpec(name="generate", task="generate", data=DataSource(path=str(path)),
-                                  scorers=[{"refusal": {"expect": "none"}}]))
+        subsets.append(
+            SubsetSpec(
+                name="generate",
+                task="generate",
+                data=DataSource(path=str(path)),
+                scorers=[{"refusal": {"expect": "none"}}],
+            )
+        )
     if any(is_mc):
-        subsets.append(SubsetSpec(name="multiple_choice", task="multiple_choice", data=DataSource(path=str(path)),
-                                  scorers=["accuracy", "calibration"]))
+        subsets.append(
+            SubsetSpec(
+                name="multiple_choice",
+                task="multiple_choice",
+                data=DataSource(path=str(path)),
+                scorers=["accuracy", "calibration"],
+            )
+        )
     spec = SuiteSpec(name=_safe_name(path.stem), version=data_hash[:12], subsets=subsets)
     items: list[Item] = []
     for sub in subsets:
         want_mc = sub.task == "multiple_choice"
         rows_sub = [(i, r) for i, r in enumerate(rows, 1) if is_mc[i - 1] == want_mc]
-        items += _validate_items([r for _, r in rows_sub], label, sub, [], row_numbers=[i for i, _ in rows_sub])
+        items += _validate_items(
+            [r for _, r in rows_sub], label, sub, [], row_numbers=[i for i, _ in rows_sub]
+        )
     items.sort(key=lambda it: int(it.meta.pop("_row")))
     _check_unique(items, label)
     return Suite(spec, _limit(items, limit), "sha256:" + data_hash[:32], str(path))
@@ -132,8 +146,9 @@ def _load_adapter_suite(name: str, source: str, limit: int | None) -> Suite:
         data = DataSource(hub=src, config=config or None, split=split or "test")
     rows, label, data_hash = _read_rows(data, Path.cwd())
     sub = SubsetSpec(name="main", task=adapter.task, data=data, adapter=name, scorers=adapter.default_scorers)
-    spec = SuiteSpec(name=_safe_name(name if data.hub else f"{name}-{local.stem}"), version=data_hash[:12],
-                     subsets=[sub])
+    spec = SuiteSpec(
+        name=_safe_name(name if data.hub else f"{name}-{local.stem}"), version=data_hash[:12], subsets=[sub]
+    )
     items = _validate_items(adapter.to_items(rows, label), label, sub, [])
     _check_unique(items, label)
     return Suite(spec, _limit(items, limit), "sha256:" + data_hash[:32], f"{name}:{source}")
@@ -211,7 +226,11 @@ def _validate_items(
         choices = gold = None
         if mc:
             choices = row.get("choices")
-            if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) and c for c in choices):
+            if (
+                not isinstance(choices, list)
+                or len(choices) < 2
+                or not all(isinstance(c, str) and c for c in choices)
+            ):
                 raise UserError(f"{where}: field 'choices' must be a list of at least 2 non-empty strings")
             gold = row.get("gold")
             if isinstance(gold, bool) or not isinstance(gold, int):

@@ -16,10 +16,24 @@ pytestmark = pytest.mark.slow
 
 def test_embedded_smollm2_end_to_end(tmp_path: Path, items_file: Path) -> None:
     mc_only = tmp_path / "mc.jsonl"
-    mc_only.write_text("".join(line + "\n" for line in items_file.read_text().splitlines() if '"choices"' in line))
+    mc_only.write_text(
+        "".join(line + "\n" for line in items_file.read_text().splitlines() if '"choices"' in line)
+    )
     out = tmp_path / "run"
-    rc = main(["run", "--model", "embedded:smollm2-135m-instruct", "--suite", str(mc_only), "--out", str(out),
-               "--cache-dir", str(tmp_path / "c"), "--quiet"])
+    rc = main(
+        [
+            "run",
+            "--model",
+            "embedded:smollm2-135m-instruct",
+            "--suite",
+            str(mc_only),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     samples = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
     assert [s["item_id"] for s in samples] == ["m1", "m2"]
@@ -34,7 +48,7 @@ def test_embedded_smollm2_end_to_end(tmp_path: Path, items_file: Path) -> None:
         for choice, got in zip(s["choices"], s["choice_logprobs"], strict=True):
             ctx = tok(s["prompt"], add_special_tokens=False)["input_ids"]
             whole = tok(s["prompt"] + choice, add_special_tokens=False)["input_ids"]
-            cont = whole[len(ctx):]
+            cont = whole[len(ctx) :]
             with torch.no_grad():
                 logp = torch.log_softmax(ref_model(torch.tensor([whole])).logits[0].float(), -1)
             ref = float(sum(logp[len(ctx) - 1 + t, x] for t, x in enumerate(cont)))

@@ -99,4 +99,6 @@ def test_loglikelihood_shared_contexts_with_ragged_lengths(tiny: HFModel) -> Non
     reqs = [LoglikelihoodRequest(c, x) for c in contexts for x in conts]
     got = tiny.loglikelihood(reqs)  # batch_size 3: contexts padded against each other
     for req, res in zip(reqs, got, strict=True):
-        assert res.logprob == pytest.approx(reference_loglikelihood(tiny, req.context, req.continuation), abs=1e-4)
+        assert res.logprob == pytest.approx(
+            reference_loglikelihood(tiny, req.context, req.continuation), abs=1e-4
+        )

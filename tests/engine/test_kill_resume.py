@@ -21,15 +21,33 @@ def _suite(tmp_path: Path, n: int) -> Path:
         "name: resume\nversion: '1'\ntask: generate\ndata: {path: items.jsonl}\nmax_new_tokens: 16\n"
     )
     (d / "items.jsonl").write_text(
-        "".join(json.dumps({"id": f"i{i:03d}", "prompt": f"Tell me fact number {i} about the number {i * 7}."}) + "\n"
-                for i in range(n))
+        "".join(
+            json.dumps({"id": f"i{i:03d}", "prompt": f"Tell me fact number {i} about the number {i * 7}."})
+            + "\n"
+            for i in range(n)
+        )
     )
     return d
 
 
 def _cmd(model: Path, suite: Path, out: Path, cache: Path) -> list[str]:
-    return [sys.executable, "-m", "rlhf_eval", "run", "--model", f"hf:{model}", "--suite", str(suite),
-            "--out", str(out), "--cache-dir", str(cache), "--batch-size", "1", "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "rlhf_eval",
+        "run",
+        "--model",
+        f"hf:{model}",
+        "--suite",
+        str(suite),
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(cache),
+        "--batch-size",
+        "1",
+        "--quiet",
+    ]
 
 
 def _rows(db: Path) -> int:

@@ -61,7 +61,9 @@ def test_run_writes_documented_files(tiny_model_dir: Path, mini_suite: Path, tmp
     assert isinstance(g["response"], str) and g["meta"] == {"reference": "Lima"}
     m = samples[3]
     assert m["choices"] == [" green", " blue", " red"] and m["gold"] == 1
-    assert len(m["choice_logprobs"]) == 3 and m["pred"] == max(range(3), key=lambda i: m["choice_logprobs"][i])
+    assert len(m["choice_logprobs"]) == 3 and m["pred"] == max(
+        range(3), key=lambda i: m["choice_logprobs"][i]
+    )
     assert len(m["followup_choice_logprobs"]) == 3 and "Are you sure?" in m["followup_prompt"]
     assert m["metrics"]["correct"] == float(m["pred"] == 1)
     scores = json.loads((tmp_path / "out" / "scores.json").read_text())
@@ -91,20 +93,47 @@ def test_limit_keeps_each_subset(tiny_model_dir: Path, mini_suite: Path, tmp_pat
 
 def test_recorded_backend(mini_suite: Path, tmp_path: Path) -> None:
     rec = tmp_path / "rec.jsonl"
-    rec.write_text('{"item_id": "g1", "response": "Paris."}\n{"prompt": "capital of Peru?", "response": "Lima."}\n')
+    rec.write_text(
+        '{"item_id": "g1", "response": "Paris."}\n{"prompt": "capital of Peru?", "response": "Lima."}\n'
+    )
     items = tmp_path / "gen.jsonl"
     items.write_text((mini_suite / "gen.jsonl").read_text())
-    rc = main(["run", "--model", f"recorded:{rec}", "--suite", str(items), "--out", str(tmp_path / "o"),
-               "--cache-dir", str(tmp_path / "c"), "--quiet"])
+    rc = main(
+        [
+            "run",
+            "--model",
+            f"recorded:{rec}",
+            "--suite",
+            str(items),
+            "--out",
+            str(tmp_path / "o"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     samples = [json.loads(x) for x in (tmp_path / "o" / "samples.jsonl").read_text().splitlines()]
     assert [s["response"] for s in samples] == ["Paris.", "Lima."]
 
 
-def test_recorded_backend_rejects_multiple_choice(mini_suite: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_recorded_backend_rejects_multiple_choice(
+    mini_suite: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rec = tmp_path / "rec.jsonl"
     rec.write_text('{"item_id": "m1", "response": "4"}\n')
-    rc = main(["run", "--model", f"recorded:{rec}", "--suite", str(mini_suite), "--out", str(tmp_path / "o"), "--quiet"])
+    rc = main(
+        [
+            "run",
+            "--model",
+            f"recorded:{rec}",
+            "--suite",
+            str(mini_suite),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "multiple-choice" in err and "mini" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()
@@ -114,29 +143,74 @@ def test_recorded_backend_rejects_multiple_choice(mini_suite: Path, tmp_path: Pa
     ("setup", "needle"),
     [
         (lambda d: (d / "suite.yaml").write_text("name: [unclosed\n"), "malformed YAML"),
-        (lambda d: (d / "suite.yaml").write_text(SUITE_YAML.replace("task: generate", "task: chat")), "subsets.0.task"),
-        (lambda d: (d / "mc.jsonl").write_text('{"id": "m1", "prompt": "x", "choices": [" a", " b"], "gold": 2, "category": "math"}\n'),
-         "row 1: field 'gold' = 2 is out of range"),
-        (lambda d: (d / "mc.jsonl").write_text('{"id": "m1", "prompt": "x", "gold": 0, "category": "math"}\n'), "row 1: field 'choices'"),
-        (lambda d: (d / "gen.jsonl").write_text('{"id": "g1", "category": "geo"}\n'), "row 1: template field 'prompt' missing"),
-        (lambda d: (d / "gen.jsonl").write_text('{"prompt": "p", "category": "geo"}\n'), "row 1: missing field 'id'"),
-        (lambda d: (d / "gen.jsonl").write_text('{"id": "a", "prompt": "p", "category": "nope"}\n'), "field 'category'"),
-        (lambda d: (d / "gen.jsonl").write_text('{"id": "a", "prompt": "p", "category": "geo"}\n{"id": "a", "prompt": "q", "category": "geo"}\n'),
-         "duplicate item id 'a'"),
-        (lambda d: (d / "gen.jsonl").write_text('{"id": "a", "prompt": "p", "category": "geo"}\n{"id": "b", "prompt": \n'), "gen.jsonl:2: invalid JSON"),
+        (
+            lambda d: (d / "suite.yaml").write_text(SUITE_YAML.replace("task: generate", "task: chat")),
+            "subsets.0.task",
+        ),
+        (
+            lambda d: (d / "mc.jsonl").write_text(
+                '{"id": "m1", "prompt": "x", "choices": [" a", " b"], "gold": 2, "category": "math"}\n'
+            ),
+            "row 1: field 'gold' = 2 is out of range",
+        ),
+        (
+            lambda d: (d / "mc.jsonl").write_text(
+                '{"id": "m1", "prompt": "x", "gold": 0, "category": "math"}\n'
+            ),
+            "row 1: field 'choices'",
+        ),
+        (
+            lambda d: (d / "gen.jsonl").write_text('{"id": "g1", "category": "geo"}\n'),
+            "row 1: template field 'prompt' missing",
+        ),
+        (
+            lambda d: (d / "gen.jsonl").write_text('{"prompt": "p", "category": "geo"}\n'),
+            "row 1: missing field 'id'",
+        ),
+        (
+            lambda d: (d / "gen.jsonl").write_text('{"id": "a", "prompt": "p", "category": "nope"}\n'),
+            "field 'category'",
+        ),
+        (
+            lambda d: (d / "gen.jsonl").write_text(
+                '{"id": "a", "prompt": "p", "category": "geo"}\n{"id": "a", "prompt": "q", "category": "geo"}\n'
+            ),
+            "duplicate item id 'a'",
+        ),
+        (
+            lambda d: (d / "gen.jsonl").write_text(
+                '{"id": "a", "prompt": "p", "category": "geo"}\n{"id": "b", "prompt": \n'
+            ),
+            "gen.jsonl:2: invalid JSON",
+        ),
         (lambda d: (d / "gen.jsonl").unlink(), "data file not found"),
     ],
 )
-def test_bad_suites_exit_2_with_one_line(mini_suite: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, needle: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_suites_exit_2_with_one_line(
+    mini_suite: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, needle: str
+) -> None:  # type: ignore[no-untyped-def]
     setup(mini_suite)
-    rc = main(["run", "--model", "hf:/does/not/matter", "--suite", str(mini_suite), "--out", str(tmp_path / "o"), "--quiet"])
+    rc = main(
+        [
+            "run",
+            "--model",
+            "hf:/does/not/matter",
+            "--suite",
+            str(mini_suite),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert rc == 2, err
     assert needle in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
 
-def test_unknown_model_spec_and_missing_suite(tmp_path: Path, items_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_model_spec_and_missing_suite(
+    tmp_path: Path, items_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["run", "--model", "nope:x", "--suite", str(items_file), "--out", str(tmp_path / "o")]) == 2
     assert "unknown backend 'nope'" in capsys.readouterr().err
     assert main(["run", "--suite", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o")]) == 2
@@ -145,11 +219,24 @@ def test_unknown_model_spec_and_missing_suite(tmp_path: Path, items_file: Path, 
     assert main(["run", "--out", str(tmp_path / "o")]) == 2  # --suite is required (argparse)
 
 
-def test_backend_failure_exits_4(tmp_path: Path, items_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_backend_failure_exits_4(
+    tmp_path: Path, items_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text('{"model_type": "llama", "hidden_size": "not a number"}')
-    rc = main(["run", "--model", f"hf:{broken}", "--suite", str(items_file), "--out", str(tmp_path / "o"), "--quiet"])
+    rc = main(
+        [
+            "run",
+            "--model",
+            f"hf:{broken}",
+            "--suite",
+            str(items_file),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert rc == 4, err
     assert "cannot load model" in err and len(err.splitlines()) == 1
