@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "rlhf_eval.gate._cli",
     "rlhf_eval.audit._cli",
     "rlhf_eval.report._cli",
+    "rlhf_eval.pipeline._cli",
 )
 
 _EPILOG = """\
