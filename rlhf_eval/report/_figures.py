@@ -46,7 +46,7 @@ def figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "hoverlabel": {"font": {"family": FONT["family"]}},
-        "legend": {"orientation": "h", "y": -0.2},
+        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
     }
     base.update(layout)
     fig = go.Figure(data=data, layout=base)
@@ -414,7 +414,7 @@ def share_bars(
     layout = {
         "title": {"text": t(title)},
         "barmode": "group",
-        "xaxis": _axis("share", range=[0, 1]),
+        "xaxis": _axis("", range=[0, 1]),
         "yaxis": _axis("", type="category", autorange="reversed"),
         "height": 140 + 18 * len(groups) * len(series),
     }

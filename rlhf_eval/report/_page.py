@@ -34,7 +34,7 @@ class Page:
             else ""
         )
         margin = layout.setdefault("margin", {})
-        margin["t"] = 30
+        margin["t"] = 44 if layout.get("showlegend", True) and len(spec.get("data", [])) > 1 else 24
         self.blocks.append((key, spec))
         cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
         return f'<figure class="fig">{head}<div class="chart" data-spec="{key}"></div>{cap}</figure>'
@@ -125,8 +125,6 @@ def value_html(v: Any) -> str:
     """Safe HTML for any value; suppressed cells are marked, intervals formatted."""
     if is_suppressed(v):
         return suppressed_html(v)
-    if isinstance(v, bool):
-        return '<span class="flag-yes">yes</span>' if v else "no"
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return f'<span class="num">{esc(fmt(v))}</span>'
     return esc(value_text(v))

@@ -83,13 +83,13 @@ def scorecard_table(rows: Sequence[MetricRow]) -> str:
     for r in headline(rows):
         if r.suite != current:
             if body:
-                out.append(table(PAIRED_HEADERS, body, "scorecard"))
+                out.append(table(PAIRED_HEADERS, body, "scorecard paired"))
                 body = []
             current = r.suite
             out.append(f'<h3 class="suite">{esc(r.suite)}</h3>')
         body.append(_paired_row_cells(r, metric_label(r.metric, r.suite)))
     if body:
-        out.append(table(PAIRED_HEADERS, body, "scorecard"))
+        out.append(table(PAIRED_HEADERS, body, "scorecard paired"))
     return "".join(out)
 
 
@@ -363,7 +363,7 @@ def honesty_section(inputs: ReportInputs, rows: Sequence[MetricRow], page: Page)
                 table(
                     PAIRED_HEADERS,
                     [_paired_row_cells(r, f"{r.suite} · {metric_label(r.metric, r.suite)}") for r in hrows],
-                    "scorecard",
+                    "scorecard paired",
                 )
             )
         else:

@@ -523,112 +523,177 @@ def synthetic_gate(comparison: dict[str, Any]) -> dict[str, Any]:
 def synthetic_audit(
     n_annotators: int = 2000, n_labels: int = 1_000_000, payloads: bool = False
 ) -> dict[str, Any]:
-    """An audit.json-shaped dict as the audit of ``n_labels`` labels would aggregate them."""
+    """An audit.json-shaped dict (as ``rlhf-eval audit`` writes it) for ``n_labels`` labels.
+
+    Five attributes and their two-way intersections; cells with fewer than 5 annotators are
+    suppressed, as the audit does.
+    """
     rng = np.random.default_rng(7)
-    coefs = ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1", "percent_agreement", "cohen_kappa_mean")
-    agreement = {}
-    for c in coefs:
-        v = float(rng.uniform(0.4, 0.8))
-        agreement[c] = {"value": v, "ci_low": v - 0.02, "ci_high": v + 0.02, "n_items": n_labels // 5}
-    attrs = {
+    k_min = 5
+
+    def interval(lo: float = 0.3, hi: float = 0.8, half: float = 0.04) -> dict[str, Any]:
+        v = float(rng.uniform(lo, hi))
+        return {"value": v, "ci_low": v - half, "ci_high": v + half}
+
+    coefs = ("krippendorff_alpha", "percent_agreement", "fleiss_kappa", "gwet_ac1", "cohen_kappa")
+    agreement = {
+        c: {**interval(0.4, 0.8, 0.02), "n_items": n_labels // 5, "n_ratings": n_labels} for c in coefs
+    }
+    attrs: dict[str, list[str]] = {
         "age_band": ["18-29", "30-44", "45-59", "60+"],
         "gender": ["woman", "man", "non-binary"],
         "nationality": ["US", "IN", "KE", "PH", "BR", "DE", "VU"],
         "political_leaning": ["left", "centre", "right"],
+        "religion": ["christian", "muslim", "hindu", "none", "other"],
     }
     if payloads:
-        attrs["religion"] = ["<script>document.title='PWNED'</script>", "none"]
-    by_group: dict[str, Any] = {}
+        attrs["religion"][-1] = "<script>document.title='PWNED'</script>"
+    groupings: dict[str, list[str]] = dict(attrs)
+    names = list(attrs)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            groupings[f"{a}&{b}"] = [f"{x}&{y}" for x in attrs[a] for y in attrs[b]]
+    suppressed: dict[str, Any] = {"suppressed": True, "reason": f"fewer than {k_min} annotators"}
     representation: dict[str, Any] = {}
-    diffs = []
+    by_group: dict[str, Any] = {}
+    diffs: list[dict[str, Any]] = []
     within: dict[str, Any] = {}
-    for attr, groups in attrs.items():
-        by_group[attr] = {}
-        representation[attr] = {}
-        shares = rng.dirichlet(np.ones(len(groups)) * 3)
-        for g, sh in zip(groups, shares, strict=True):
-            small = g in ("VU", "non-binary")
-            if small:
-                cell: dict[str, Any] = {"suppressed": True, "reason": "fewer than 5 annotators"}
-                by_group[attr][g] = cell
-                representation[attr][g] = cell
-                diffs.append(
-                    {"attribute": attr, "group": g, "suppressed": True, "reason": "fewer than 5 annotators"}
-                )
+    whose: dict[str, Any] = {}
+    welfare_groups: dict[str, Any] = {}
+    hidden: list[dict[str, str]] = []
+    for name, groups in groupings.items():
+        shares = rng.dirichlet(np.ones(len(groups)) * 2)
+        counts = np.floor(shares * n_annotators).astype(int)
+        rep: dict[str, Any] = {}
+        byg: dict[str, Any] = {}
+        wva: dict[str, Any] = {}
+        who: dict[str, Any] = {}
+        wel: dict[str, Any] = {}
+        for g, sh, n in zip(groups, shares, counts, strict=True):
+            if n < k_min or "VU" in g:
+                for d in (rep, byg, wva, who, wel):
+                    d[g] = suppressed
+                hidden.append({"grouping": name, "group": g})
                 continue
-            a = float(rng.uniform(0.3, 0.8))
-            by_group[attr][g] = {
-                "krippendorff_alpha": {"value": a, "ci_low": a - 0.05, "ci_high": a + 0.05},
-                "n_annotators": int(sh * n_annotators),
-                "n_labels": int(sh * n_labels),
-            }
-            representation[attr][g] = {
-                "n_annotators": int(sh * n_annotators),
-                "share_annotators": float(sh),
-                "share_labels": float(min(1.0, sh * rng.uniform(0.8, 1.2))),
+            labels = int(sh * n_labels)
+            rep[g] = {
+                "n_annotators": int(n),
+                "annotator_share": float(sh),
+                "n_labels": labels,
+                "label_share": float(sh * rng.uniform(0.9, 1.1)),
                 "reference_share": float(1 / len(groups)),
             }
-            eff = float(rng.normal(0, 0.1))
-            p = float(min(1.0, rng.uniform(0, 0.2) if abs(eff) > 0.1 else rng.uniform(0.05, 1)))
-            diffs.append(
-                {
-                    "attribute": attr,
-                    "group": g,
-                    "effect_size": eff,
-                    "effect": "cramers_v",
-                    "ci_low": eff - 0.03,
-                    "ci_high": eff + 0.03,
-                    "p_value": p / 3,
-                    "p_adjusted": p,
-                    "significant": p < 0.05,
-                }
-            )
-        w = float(rng.uniform(0.5, 0.7))
-        within[attr] = {"within": w, "across": w - 0.05, "p_value": 0.01}
-    annotators = []
+            byg[g] = {
+                "n_annotators": int(n),
+                "n_ratings": labels,
+                **{c: {**interval(0.2, 0.9, 0.08), "n_items": labels // 3} for c in coefs[:4]},
+            }
+            for test, effect_name in (("shift", "cramers_v"), ("dissent", "dissent_difference")):
+                eff = float(abs(rng.normal(0, 0.05)) if test == "shift" else rng.normal(0, 0.08))
+                p = float(rng.uniform(0, 1) ** (1 + 20 * abs(eff)))
+                diffs.append(
+                    {
+                        "grouping": name,
+                        "group": g,
+                        "n_annotators": int(n),
+                        "n_items": labels // 3,
+                        "test": test,
+                        "statistic": float(rng.chisquare(2)),
+                        "df": 2,
+                        "p_value": p / 2,
+                        "effect": eff,
+                        "ci_low": eff - 0.02,
+                        "ci_high": eff + 0.02,
+                        "effect_name": effect_name,
+                        "p_adjusted": p,
+                        "significant": p < 0.05,
+                    }
+                )
+            w = float(rng.uniform(0.3, 0.8))
+            wva[g] = {
+                "within_alpha": w,
+                "across_alpha": w - 0.05,
+                "difference": 0.05,
+                "p_value": float(rng.uniform()),
+            }
+            who[g] = {**interval(0.5, 0.85, 0.05), "n_items": labels // 5}
+            wel[g] = {
+                "n_reviewed": labels,
+                "n_harmful": labels // 6,
+                "harm_share": float(rng.beta(2, 8)),
+                "n_flagged_annotators": int(rng.integers(0, 5)),
+            }
+        ref = {
+            "tvd_annotators": float(rng.uniform(0, 0.3)),
+            "tvd_labels": float(rng.uniform(0, 0.3)),
+            "chi_square": {
+                "statistic": float(rng.chisquare(3)),
+                "df": len(groups) - 1,
+                "p_value": float(rng.uniform()),
+                "method": "asymptotic",
+            },
+        }
+        representation[name] = {
+            "attributes": name.split("&"),
+            "intersection": "&" in name,
+            "n_annotators_known": n_annotators,
+            "groups": rep,
+            "reference": ref,
+        }
+        by_group[name] = byg
+        w = float(rng.uniform(0.4, 0.7))
+        within[name] = {
+            "within_alpha": w,
+            "across_alpha": w - 0.04,
+            "difference": 0.04,
+            "p_value": 0.01,
+            "n_permutations": 1000,
+            "groups": wva,
+        }
+        whose[name] = who
+        welfare_groups[name] = wel
+    annotators: list[dict[str, Any]] = []
     for k in range(n_annotators):
-        aid = "anon-" + hashlib.sha256(f"a{k}".encode()).hexdigest()[:10]
+        aid = "ann-" + hashlib.sha256(f"a{k}".encode()).hexdigest()[:12]
         if payloads and k == 0:
             aid = "<img src=x onerror=\"document.title='PWNED'\">"
         rel = float(rng.beta(8, 2))
-        annotators.append(
-            {
-                "annotator_id": aid,
-                "n_labels": int(n_labels / n_annotators),
-                "agreement_loo": rel,
-                "dawid_skene_reliability": float(min(1.0, rel + rng.normal(0, 0.05))),
-                "flagged": rel < 0.5,
-            }
-        )
-    welfare: dict[str, Any] = {
-        "threshold": 0.3,
-        "annotators": [
-            {
-                "annotator_id": a["annotator_id"],
-                "n_harmful": int(rng.integers(0, 200)),
-                "share_harmful": float(rng.beta(2, 8)),
-                "seconds_harmful": float(rng.uniform(0, 4000)),
-                "flagged": False,
-            }
-            for a in annotators[:200]
-        ],
-    }
-    for w_row in welfare["annotators"]:
-        w_row["flagged"] = w_row["share_harmful"] > 0.3
+        share = float(rng.beta(2, 8))
+        annotators.append({
+            "id": aid, "n_ratings": n_labels // n_annotators, "n_scored": n_labels // n_annotators,
+            "loo_agreement": rel, "expected_agreement": 0.7, "z": float(rng.normal()), "p_value": 0.5,
+            "p_adjusted": float(rng.uniform()), "ds_reliability": float(min(1.0, rel + rng.normal(0, 0.05))),
+            "flagged": rel < 0.5, "flag_reasons": ["low_loo_agreement"] if rel < 0.5 else [],
+            "ds_confusion": [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]],
+            "n_reviewed": n_labels // n_annotators, "n_harmful": int(share * n_labels // n_annotators),
+            "harm_share": share, "welfare_flagged": share >= 0.3,
+        })  # fmt: skip
     return {
         "schema": "rlhf-eval/audit/1",
-        "n_labels": n_labels,
-        "n_items": n_labels // 5,
-        "n_annotators": n_annotators,
-        "min_group_size": 5,
+        "generated": "2026-11-01T10:00:00+00:00",
+        "versions": {"rlhf_eval": "0.1.0", "python": "3.11.7"},
+        "params": {"level": "nominal", "min_group_size": k_min, "seed": 0, "n_bootstrap": 1000},
+        "input": {"ratings": "ratings.csv", "n_ratings": n_labels, "n_items": n_labels // 5,
+                  "n_annotators": n_annotators, "label_kind": "pairwise", "categories": ["A", "tie", "B"]},
         "agreement": agreement,
         "annotators": annotators,
+        "dawid_skene": {"available": True, "categories": ["A", "tie", "B"], "n_iter": 40, "converged": True},
+        "concentration": {"n_annotators": n_annotators, "n_labels": n_labels, "hhi": 0.0006, "top10_share": 0.01},
         "representation": representation,
         "by_group": by_group,
         "group_differences": diffs,
         "within_vs_across": within,
-        "welfare": welfare,
-    }
+        "whose_preferences": {"available": True, "definition": "share of items where the reward model prefers "
+                              "the same response as the majority", "overall": interval(0.6, 0.8, 0.01),
+                              "by_group": whose},
+        "welfare": {"available": True, "harm_threshold": 0.5, "share_threshold": 0.3, "min_harmful": 3,
+                    "n_flagged": sum(a["welfare_flagged"] for a in annotators), "by_group": welfare_groups},
+        "suppressed": {"k": k_min, "n_cells": len(hidden), "cells": hidden},
+        "warnings": [],
+        "findings": [f"Krippendorff's alpha (nominal) = {agreement['krippendorff_alpha']['value']:.3f}",
+                     f"{sum(a['flagged'] for a in annotators)} annotator(s) agree with the leave-one-out majority "
+                     "far less than the pool"],
+    }  # fmt: skip
 
 
 def write_run(run: dict[str, Any], d: str | os.PathLike[str]) -> Path:

@@ -72,7 +72,7 @@
     controls.appendChild(prev); controls.appendChild(next); controls.appendChild(status);
 
     var wrap = el("div", "table-wrap");
-    var table = el("table", "dt");
+    var table = el("table", spec.layout === "auto" ? "dt dt-auto" : "dt");
     var thead = el("thead"), tbody = el("tbody");
     var hr = el("tr");
     cols.forEach(function (c) {
