@@ -21,12 +21,13 @@ def load_model(
     spec: str, *, batch_size: int = 8, dtype: str = "float32", quiet: bool = False, **options: Any
 ) -> Model:
     """Load the model a spec names; unknown schemes and bad paths are one-line UserErrors."""
+    if quiet:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     scheme, sep, rest = spec.partition(":")
     if not sep or not rest:
-        raise UserError(
-            f"--model {spec!r}: expected SCHEME:VALUE\n{SPEC_HELP}".splitlines()[0]
-            + " (embedded:, hf:, recorded:, openai:)"
-        )
+        raise UserError(f"--model {spec!r}: expected SCHEME:VALUE (embedded:, hf:, recorded:, openai:)")
     if scheme == "hf":
         from rlhf_eval.models._hf import HFModel
 
