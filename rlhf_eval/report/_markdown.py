@@ -33,7 +33,7 @@ from rlhf_eval.report._page import is_suppressed, value_text
 def md(text: Any) -> str:
     """Text made safe for a Markdown table cell: no HTML, pipes or newlines."""
     s = "" if text is None else str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = s.replace("<", "&lt;")  # no tag can open; '>' and '&' alone cannot start markup in a cell
     return s.replace("|", "\\|").replace("\r", " ").replace("\n", " ").replace("`", "'")
 
 
@@ -205,9 +205,17 @@ def markdown(
 
 def _audit_md(audit: Mapping[str, Any]) -> list[str]:
     out = ["## Annotator audit", ""]
-    counts = [(k, audit[k]) for k in ("n_labels", "n_items", "n_annotators") if k in audit]
+    raw = audit.get("input")
+    inp: Mapping[str, Any] = raw if isinstance(raw, Mapping) else audit
+    counts = [(k, inp[k]) for k in ("n_ratings", "n_labels", "n_items", "n_annotators") if k in inp]
     if counts:
         out += [" · ".join(f"{md(k.replace('_', ' '))}: {md(value_text(v))}" for k, v in counts), ""]
+    findings = audit.get("findings")
+    if isinstance(findings, list) and findings:
+        out += [f"- {md(f)}" for f in findings[:10]]
+        if len(findings) > 10:
+            out.append(f"- … and {len(findings) - 10} more findings in the HTML report")
+        out.append("")
     agreement = audit.get("agreement")
     if isinstance(agreement, Mapping):
         body = []
@@ -219,16 +227,23 @@ def _audit_md(audit: Mapping[str, Any]) -> list[str]:
             else:
                 body.append([md(coef), md(value_text(e))])
         out += _table(["Coefficient", "Value [95% CI]"], body)
-    by_group = audit.get("by_group")
-    if isinstance(by_group, Mapping):
-        n_sup = sum(
-            1
-            for groups in by_group.values()
-            if isinstance(groups, Mapping)
-            for cell in groups.values()
-            if is_suppressed(cell)
-            or (isinstance(cell, Mapping) and is_suppressed(cell.get("krippendorff_alpha")))
-        )
-        n_all = sum(len(g) for g in by_group.values() if isinstance(g, Mapping))
-        out += [f"Agreement by group: {n_all} group cells, {n_sup} suppressed for privacy.", ""]
+    sup = audit.get("suppressed")
+    if isinstance(sup, Mapping) and sup.get("n_cells") is not None:
+        out += [
+            f"{md(fmt_int(sup.get('n_cells')))} group cells suppressed for privacy (fewer than k = {md(sup.get('k'))} annotators).",
+            "",
+        ]
+    else:
+        by_group = audit.get("by_group")
+        if isinstance(by_group, Mapping):
+            n_sup = sum(
+                1
+                for groups in by_group.values()
+                if isinstance(groups, Mapping)
+                for cell in groups.values()
+                if is_suppressed(cell)
+                or (isinstance(cell, Mapping) and is_suppressed(cell.get("krippendorff_alpha")))
+            )
+            n_all = sum(len(g) for g in by_group.values() if isinstance(g, Mapping))
+            out += [f"Agreement by group: {n_all} group cells, {n_sup} suppressed for privacy.", ""]
     return out

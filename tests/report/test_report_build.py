@@ -271,7 +271,7 @@ def test_markdown_summary(inputs_dir: dict[str, Path]) -> None:
 def test_markdown_escapes_untrusted_text() -> None:
     run = {"run": {"description": "a | b <script>x</script>\nnext"}, "samples": [], "scores": {}}
     text = render_markdown(runs=[run])
-    assert "<script>" not in text and "a \\| b &lt;script&gt;" in text
+    assert "<script>" not in text and "a \\| b &lt;script>x&lt;/script> next" in text
 
 
 def test_payloads_never_reach_the_page_raw(xss_dir: dict[str, Path], tmp_path: Path) -> None:
