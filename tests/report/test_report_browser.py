@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from rlhf_eval.report import build_report
+from rlhf_eval.report import build_report, load_inputs
+from rlhf_eval.report._drilldown import paired_table
 
 pytestmark = pytest.mark.slow
 
@@ -26,17 +27,39 @@ window.__violations = [];
 document.addEventListener("securitypolicyviolation", function (e) {{
   window.__violations.push(e.violatedDirective + " " + e.blockedURI);
 }});
+function __rows(host) {{ return host.querySelectorAll("table.dt tbody tr").length; }}
+function __status(host) {{ return host.querySelector(".dt-status").textContent; }}
 window.addEventListener("load", function () {{
+  var out = {{}};
+  var host = document.querySelector("#samples .data-table");
+  var search = host.querySelector("input[type=search]");
+  var selects = host.querySelectorAll("select");
+  var flagSel = selects[selects.length - 1];
+  out.first_page = __rows(host);
+  search.value = "{item}";
+  search.dispatchEvent(new Event("input"));
   setTimeout(function () {{
-    var d = document.createElement("pre");
-    d.id = "probe";
-    d.textContent = JSON.stringify({{
-      violations: window.__violations,
-      resources: performance.getEntriesByType("resource").map(function (e) {{ return e.name; }}),
-      title: document.title
-    }});
-    document.body.appendChild(d);
-  }}, 1500);
+    out.search_rows = __rows(host);
+    search.value = "";
+    search.dispatchEvent(new Event("input"));
+    setTimeout(function () {{
+      flagSel.value = "0";
+      flagSel.dispatchEvent(new Event("change"));
+      out.flag_status = __status(host);
+      selects[0].value = "honesty";
+      selects[0].dispatchEvent(new Event("change"));
+      flagSel.value = "-1";
+      flagSel.dispatchEvent(new Event("change"));
+      out.suite_status = __status(host);
+      var d = document.createElement("pre");
+      d.id = "probe";
+      out.violations = window.__violations;
+      out.resources = performance.getEntriesByType("resource").map(function (e) {{ return e.name; }});
+      out.title = document.title;
+      d.textContent = JSON.stringify(out);
+      document.body.appendChild(d);
+    }}, 400);
+  }}, 400);
 }});
 </script>"""
 
@@ -125,7 +148,7 @@ def _report(xss_dir: dict[str, Path], out: Path) -> str:
     return out.read_text(encoding="utf-8")
 
 
-def _check_rendered(dom: str, n_charts: int) -> _Dom:
+def _check_rendered(dom: str, n_charts: int, first_page: int | None = 50) -> _Dom:
     parsed = _Dom()
     parsed.feed(dom)
     assert "PWNED" not in parsed.title
@@ -138,7 +161,7 @@ def _check_rendered(dom: str, n_charts: int) -> _Dom:
     assert '&lt;img src=x onerror="document.body.insertAdjacentHTML(' in dom
     assert "&lt;/script&gt;&lt;script&gt;" in dom
     # the drill-down table rendered its first page of 50 rows
-    assert parsed.tables and parsed.tables[0] == 50
+    assert parsed.tables and (first_page is None or parsed.tables[0] == first_page)
     return parsed
 
 
@@ -160,14 +183,13 @@ def test_hostile_report_renders_safely_in_chromium(xss_dir: dict[str, Path], tmp
     nonce = re.search(r'<script nonce="([^"]+)"', html)
     assert nonce
     probed = tmp_path / "xss-probe.html"
+    probe_js = _PROBE.format(nonce=nonce.group(1), item="har-00002")
     probed.write_text(
-        html.replace(
-            '<meta name="viewport"', _PROBE.format(nonce=nonce.group(1)) + '<meta name="viewport"', 1
-        ),
+        html.replace('<meta name="viewport"', probe_js + '<meta name="viewport"', 1),
         encoding="utf-8",
     )
     dom = dump_dom(probed, tmp_path)
-    _check_rendered(dom, n_charts)
+    _check_rendered(dom, n_charts, first_page=None)  # the probe has filtered the table
     m = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
     assert m, "the probe did not run"
     probe = json.loads(
@@ -176,3 +198,11 @@ def test_hostile_report_renders_safely_in_chromium(xss_dir: dict[str, Path], tmp
     assert probe["violations"] == []
     assert probe["resources"] == []
     assert "PWNED" not in probe["title"]
+    # the drill-down's search and filters work on the embedded rows
+    spec = paired_table(*load_inputs([xss_dir["before"], xss_dir["after"]]).runs)
+    n_refused = sum(1 for r in spec["rows"] if r[8] & 1)
+    n_honesty = sum(1 for r in spec["rows"] if r[0] == "honesty")
+    assert probe["first_page"] == 50
+    assert probe["search_rows"] == 1
+    assert f"of {n_refused} (filtered from {len(spec['rows'])})" in probe["flag_status"]
+    assert f"of {n_honesty} (filtered" in probe["suite_status"]
