@@ -120,25 +120,13 @@ class AlphaFeatures:
         s = sums[:, self.offset : self.offset + self.width]
         nc = s[:, : self.n_cat]
         n = nc.sum(axis=1)
-        if self.level == "nominal":
-            de = n * n - (nc * nc).sum(axis=1)
-            do = s[:, self.n_cat]
-        elif self.level == "interval":
-            de = 2.0 * (n * (nc @ self.values**2) - (nc @ self.values) ** 2)
-            do = s[:, self.n_cat]
-        elif self.level == "ratio":
-            de = _quadratic_form(nc, self.values)
-            do = s[:, self.n_cat]
-        else:
+        de = expected_disagreement(nc, self.values, self.level)
+        if self.level == "ordinal" and self.ordinal_exact:
             ranks = _midranks(nc)
-            de = 2.0 * (n * (nc * ranks**2).sum(axis=1) - (nc * ranks).sum(axis=1) ** 2)
-            if self.ordinal_exact:
-                o = s[:, self.n_cat :].reshape(-1, self.n_cat, self.n_cat)
-                do = 2.0 * (
-                    (o.sum(axis=2) * ranks**2).sum(axis=1) - np.einsum("bck,bc,bk->b", o, ranks, ranks)
-                )
-            else:
-                do = s[:, self.n_cat]
+            o = s[:, self.n_cat :].reshape(-1, self.n_cat, self.n_cat)
+            do = 2.0 * ((o.sum(axis=2) * ranks**2).sum(axis=1) - np.einsum("bck,bc,bk->b", o, ranks, ranks))
+        else:
+            do = s[:, self.n_cat]
         varied = (nc > 0).sum(axis=1) >= 2
         with np.errstate(invalid="ignore", divide="ignore"):
             alpha = 1.0 - (n - 1.0) * do / de
@@ -149,6 +137,36 @@ def _midranks(nc: FloatArray) -> FloatArray:
     """Mid-rank of each category given marginal counts (rows of ``nc``)."""
     arr = np.atleast_2d(nc)
     return np.asarray(np.cumsum(arr, axis=1) - arr / 2.0, dtype=np.float64)
+
+
+def expected_disagreement(nc: FloatArray, values: FloatArray, level: str) -> FloatArray:
+    """``sum_ck n_c n_k d_ck`` for each row of marginal counts ``nc`` (shape ``(b, C)``)."""
+    n = nc.sum(axis=1)
+    if level == "nominal":
+        return np.asarray(n * n - (nc * nc).sum(axis=1), dtype=np.float64)
+    if level == "ratio":
+        return _quadratic_form(nc, values)
+    x = _midranks(nc) if level == "ordinal" else np.broadcast_to(values, nc.shape)
+    return np.asarray(2.0 * (n * (nc * x**2).sum(axis=1) - (nc * x).sum(axis=1) ** 2), dtype=np.float64)
+
+
+def category_coordinates(level: str, values: FloatArray, marginals: FloatArray) -> FloatArray:
+    """Per-category coordinate of the level's metric: values (interval, ratio), mid-ranks
+    (ordinal, from the pairable marginals) or codes (nominal, compared for equality)."""
+    if level == "ordinal":
+        return _midranks(marginals.astype(np.float64))[0]
+    if level == "nominal":
+        return np.arange(len(values), dtype=np.float64)
+    return np.asarray(values, dtype=np.float64)
+
+
+def pair_delta(level: str, x: FloatArray, y: FloatArray) -> FloatArray:
+    """Squared difference ``d(x, y)`` of the level between category coordinates."""
+    if level == "nominal":
+        return np.asarray(x != y, dtype=np.float64)
+    if level == "ratio":
+        return ratio_delta(x, y)
+    return np.asarray((x - y) ** 2, dtype=np.float64)
 
 
 def _quadratic_form(nc: FloatArray, values: FloatArray) -> FloatArray:

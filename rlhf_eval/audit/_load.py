@@ -309,7 +309,7 @@ def encode_ratings(
 
 
 def _is_blank(series: pd.Series) -> npt.NDArray[np.bool_]:
-    blank = series.isna().to_numpy()
+    blank = np.array(series.isna().to_numpy(), dtype=bool)
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         stripped = series.astype("string").str.strip()
         blank |= (stripped == "").fillna(True).to_numpy(dtype=bool)
