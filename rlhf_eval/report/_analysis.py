@@ -298,3 +298,35 @@ def verdict_text(verdict: Any, taxed: Sequence[str], improved: Sequence[str]) ->
         "trade-off": f"Trade-off: improved {i}; paid an alignment tax on {t}.",
         "no-change": "No change: no axis moved beyond its confidence interval.",
     }.get(str(verdict), f"Verdict: {verdict} (improved: {i}; taxed: {t}).")
+
+
+def consistency_warnings(inputs: ReportInputs) -> list[str]:
+    """Warnings when the runs given are not the runs the comparison was computed from."""
+    comp = inputs.comparison
+    if comp is None or not (inputs.before and inputs.after):
+        return []
+    out = []
+    for run in (inputs.before, inputs.after):
+        side = comp.get(run.label)
+        if not isinstance(side, dict):
+            continue
+        cm, rm = side.get("model"), run.run.get("model")
+        cf = cm.get("fingerprint") if isinstance(cm, dict) else None
+        rf = rm.get("fingerprint") if isinstance(rm, dict) else None
+        if cf and rf and cf != rf:
+            out.append(
+                f"the {run.label} run ({run.source}) has model fingerprint {rf}, but the comparison's {run.label} model is {cf}"
+            )
+        cs, rs = side.get("suites"), run.run.get("suites")
+        if isinstance(cs, dict) and isinstance(rs, dict):
+            for name, info in cs.items():
+                other = rs.get(name)
+                if (
+                    isinstance(info, dict)
+                    and isinstance(other, dict)
+                    and info.get("hash")
+                    and other.get("hash")
+                    and info.get("hash") != other.get("hash")
+                ):
+                    out.append(f"suite {name}: the {run.label} run's hash differs from the comparison's")
+    return out

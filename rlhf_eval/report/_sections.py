@@ -8,6 +8,7 @@ from typing import Any
 from rlhf_eval.report import _figures as figs
 from rlhf_eval.report._analysis import (
     MetricRow,
+    consistency_warnings,
     detector_info,
     headline,
     honesty_rows,
@@ -517,15 +518,16 @@ def provenance_section(inputs: ReportInputs, generated: str, version: str) -> st
 
 
 def notes_html(inputs: ReportInputs) -> str:
-    """The runs' description / intervention notes and system prompts, as a callout."""
+    """The runs' description / intervention notes and system prompts, as a callout (and mismatches)."""
+    warn = "".join(f'<p class="note">Warning: {esc(w)}.</p>' for w in consistency_warnings(inputs))
     items = notes(inputs)
     if not items:
-        return ""
+        return warn
     lis = "".join(f"<li><strong>{esc(who)}</strong> — {esc(text)}</li>" for who, text in items)
     head = (
         "What changed between the runs" if len(inputs.runs) == 2 or inputs.comparison else "Notes on the run"
     )
-    return f'<div class="callout"><strong>{head}</strong><ul>{lis}</ul></div>'
+    return warn + f'<div class="callout"><strong>{head}</strong><ul>{lis}</ul></div>'
 
 
 __all__ = [

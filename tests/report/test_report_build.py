@@ -287,3 +287,12 @@ def test_payloads_never_reach_the_page_raw(xss_dir: dict[str, Path], tmp_path: P
     # and the payloads are still there, as data, for the page to show as text
     blob = "".join(json.loads(b) and b for b in page.blocks.values())
     assert "\\u003cscript\\u003edocument.title='PWNED'\\u003c/script\\u003e" in blob
+
+
+def test_runs_that_do_not_match_the_comparison_are_flagged(
+    inputs_dir: dict[str, Path], tmp_path: Path
+) -> None:
+    comp = read_json(inputs_dir["comparison"])
+    comp["after"]["model"]["fingerprint"] = "sha256:other"
+    html = render_html(load_inputs([inputs_dir["before"], inputs_dir["after"]], comparison=comp))
+    assert "Warning: the after run" in html and "sha256:other" in html
