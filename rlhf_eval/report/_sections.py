@@ -424,7 +424,8 @@ def _flat(prefix: str, obj: Any, out: list[tuple[str, Any]], depth: int = 0) -> 
         out.append((prefix, obj))
 
 
-def _run_provenance(run: RunInput) -> str:
+def _run_pairs(run: RunInput) -> list[tuple[str, Any]]:
+    """run.json flattened to (key, value) pairs, model and notes first."""
     r = run.run
     pairs: list[tuple[str, Any]] = [("directory", run.source)]
     model = r.get("model")
@@ -437,22 +438,45 @@ def _run_provenance(run: RunInput) -> str:
         if isinstance(r.get(key), dict):
             _flat(key, r[key], pairs)
     suites = r.get("suites")
-    suite_rows = []
     if isinstance(suites, dict):
         for name, info in suites.items():
             info = info if isinstance(info, dict) else {}
-            suite_rows.append(
-                [
-                    esc(name),
-                    esc(info.get("version", "–")),
-                    f"<code>{esc(info.get('hash', '–'))}</code>",
-                    esc(fmt_int(info.get("n_items"))),
-                ]
+            pairs.append(
+                (
+                    f"suites.{name}",
+                    f"v{info.get('version', '?')} · {info.get('hash', '–')} · {fmt_int(info.get('n_items'))} items",
+                )
             )
-    html = f"<h3>{esc(run.label)} run: <code>{esc(run.model_spec)}</code></h3>" + kv_table(pairs)
-    if suite_rows:
-        html += table(["Suite", "Version", "Hash", "Items"], suite_rows)
-    return html
+    return pairs
+
+
+def _runs_provenance(runs: Sequence[RunInput]) -> str:
+    """One table with a column per run; rows whose values differ between the runs are marked."""
+    columns = [dict(_run_pairs(run)) for run in runs]
+    keys: list[str] = []
+    for run in runs:
+        for k, _ in _run_pairs(run):
+            if k not in keys:
+                keys.append(k)
+    body = []
+    for k in keys:
+        vals = [c.get(k) for c in columns]
+        differs = (
+            len(runs) > 1
+            and len({value_text(v) for v in vals}) > 1
+            and not k.startswith(("timings.", "cache.", "started", "finished", "directory"))
+        )
+        cells = [
+            f"<code>{esc(value_text(v))}</code>"
+            if ("hash" in k or "fingerprint" in k or k.startswith("suites."))
+            else esc(value_text(v))
+            for v in vals
+        ]
+        label = f"<strong>{esc(k)}</strong> ◆" if differs else esc(k)
+        body.append([label, *cells])
+    headers = ["", *[f"{run.label}: {run.model_spec}" for run in runs]]
+    note = '<p class="muted small">◆ differs between the runs.</p>' if len(runs) > 1 else ""
+    return "<h3>Runs</h3>" + note + table(headers, body, "provenance")
 
 
 def provenance_section(inputs: ReportInputs, generated: str, version: str) -> str:
@@ -460,8 +484,8 @@ def provenance_section(inputs: ReportInputs, generated: str, version: str) -> st
     parts = [f'<p class="small">Report written by rlhf-eval {esc(version)} on {esc(generated)}.</p>']
     for name, src in inputs.sources.items():
         parts.append(f'<p class="small">{esc(name)}: <code>{esc(src)}</code></p>')
-    for run in inputs.runs:
-        parts.append(_run_provenance(run))
+    if inputs.runs:
+        parts.append(_runs_provenance(inputs.runs))
     comp = inputs.comparison
     if comp is not None:
         pairs: list[tuple[str, Any]] = []
@@ -471,6 +495,8 @@ def provenance_section(inputs: ReportInputs, generated: str, version: str) -> st
                 if s.get("dir") is not None:
                     pairs.append((f"{side}.dir", s.get("dir")))
                 model = s.get("model")
+                if len(inputs.runs) == 2:
+                    continue  # the runs' own provenance above already shows models and suites
                 if isinstance(model, dict):
                     _flat(f"{side}.model", {k: v for k, v in model.items() if k != "details"}, pairs)
                 if isinstance(s.get("suites"), dict):
