@@ -1,8 +1,15 @@
 """Scorers: per-item metrics added to samples, and their aggregation into scores.json."""
 
-from rlhf_eval.scoring import _accuracy  # noqa: F401  (registers built-in scorers)
+from rlhf_eval.scoring import (  # noqa: F401  (registers built-in scorers)
+    _accuracy,
+    _code,
+    _creative,
+    _helpfulness,
+    _honesty,
+)
 from rlhf_eval.scoring._aggregate import aggregate, expected_calibration_error
 from rlhf_eval.scoring._base import ItemMetrics, MetricDef, Scorer, get_scorer, register, scorer_names
+from rlhf_eval.scoring._honesty import reliability_bins
 
 __all__ = [
     "ItemMetrics",
@@ -12,5 +19,6 @@ __all__ = [
     "expected_calibration_error",
     "get_scorer",
     "register",
+    "reliability_bins",
     "scorer_names",
 ]
