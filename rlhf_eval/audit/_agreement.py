@@ -12,7 +12,9 @@ Conventions (documented in ``rlhf_eval/audit/README.md``):
   ``pe = sum pi_c (1 - pi_c) / (q - 1)`` with ``q`` the number of possible categories.
 * Pairwise Cohen's kappa: Cohen's kappa of every annotator pair that shares at least
   ``min_shared_items`` items, averaged with weights = shared items. With two annotators it
-  is the classic kappa. Weighted kappa uses linear (ordinal) or quadratic (interval, ratio)
+  is the classic kappa. Its bootstrap touches every co-rating once per replicate, so on very
+  large tables the replicates are capped by ``COHEN_BOOTSTRAP_BUDGET`` (reported as
+  ``n_bootstrap`` in the coefficient). Weighted kappa uses linear (ordinal) or quadratic (interval, ratio)
   disagreement weights on category positions.
 * Undefined values (no variation: one category only; no pairable items) are NaN in Python
   and ``null`` in JSON, with a ``note``.
@@ -47,6 +49,9 @@ COEFFICIENTS = (
     "weighted_cohen_kappa",
 )
 DEFAULT_MIN_SHARED_ITEMS = 10
+#: co-ratings x replicates allowed for the pairwise Cohen bootstrap (about 3 s on 2 cores); above
+#: it fewer replicates are drawn (never fewer than 200) and the number used is reported.
+COHEN_BOOTSTRAP_BUDGET = 400_000_000
 
 
 class ChanceFeatures:
@@ -158,13 +163,16 @@ def annotator_pairs(coded: CodedRatings, min_shared_items: int) -> PairTable:
     new_index = np.cumsum(qualifies) - 1
     c = coded.n_categories
     column = new_index[pair_codes[keep]] * c * c + l1[keep] * c + l2[keep]
-    ratings = np.unique(np.r_[order[i][keep], order[j][keep]])
+    used = np.zeros(coded.n_ratings, dtype=bool)
+    used[order[i][keep]] = True
+    used[order[j][keep]] = True
+    kept_items = item[i][keep]
     return PairTable(
-        item=item[i][keep],
+        item=kept_items,
         column=column.astype(np.int64),
         n_pairs=int(qualifies.sum()),
-        n_items=len(np.unique(item[i][keep])),
-        n_ratings=len(ratings),
+        n_items=int((np.bincount(kept_items, minlength=coded.n_items) > 0).sum()),
+        n_ratings=int(used.sum()),
     )
 
 
@@ -382,10 +390,11 @@ def cohen_coefficients(
     stats = {"cohen_kappa": feats.statistic(None)}
     if scheme is not None:
         stats["weighted_cohen_kappa"] = feats.statistic(scheme)
-    est = item_bootstrap(
-        feats.columns, stats, n_boot=n_boot if pairs.n_pairs else 0, seed=seed, confidence=confidence
-    )
-    extra = {"n_annotator_pairs": pairs.n_pairs, "min_shared_items": min_shared_items}
+    n_used = min(n_boot, max(200, COHEN_BOOTSTRAP_BUDGET // max(len(pairs.item), 1))) if pairs.n_pairs else 0
+    est = item_bootstrap(feats.columns, stats, n_boot=n_used, seed=seed, confidence=confidence)
+    extra: dict[str, Any] = {"n_annotator_pairs": pairs.n_pairs, "min_shared_items": min_shared_items}
+    if n_used < n_boot:
+        extra["n_bootstrap"] = n_used
     note = None if pairs.n_pairs else f"undefined: no annotator pair shares {min_shared_items} or more items"
     out = {
         "cohen_kappa": Coefficient(

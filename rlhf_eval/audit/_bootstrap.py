@@ -68,12 +68,15 @@ def item_bootstrap(
         confidence: two-sided coverage of the interval.
     """
     n_units = features.shape[0]
+    if sp.issparse(features):
+        # transposed CSR: each feature's nonzeros, multiplied into contiguous weight columns
+        features = sp.csr_matrix(features.T)
     base = np.ones(n_units) if multiplicity is None else np.asarray(multiplicity, dtype=np.float64)
     totals = _weighted_sums(features, base[None, :])
     points = {name: float(stat(totals)[0]) for name, stat in statistics.items()}
     reps: dict[str, list[FloatArray]] = {name: [] for name in statistics}
     if n_boot > 0 and n_units > 0:
-        for weights in _draws(n_units, n_boot, seed, multiplicity, features.shape[1]):
+        for weights in _draws(n_units, n_boot, seed, multiplicity, _width(features)):
             sums = _weighted_sums(features, weights)
             for name, stat in statistics.items():
                 reps[name].append(np.asarray(stat(sums), dtype=np.float64))
@@ -90,10 +93,14 @@ def item_bootstrap(
     return out
 
 
+def _width(features: Features) -> int:
+    return int(features.shape[0] if sp.issparse(features) else features.shape[1])
+
+
 def _weighted_sums(features: Features, weights: FloatArray) -> FloatArray:
-    """``weights @ features`` for dense or sparse features, as a dense ``(b, p)`` array."""
+    """``weights @ F`` as a dense ``(b, p)`` array; sparse features arrive transposed (p x units)."""
     if sp.issparse(features):
-        return np.asarray((features.T @ weights.T).T, dtype=np.float64)
+        return np.asarray((features @ np.ascontiguousarray(weights.T)).T, dtype=np.float64)
     return np.asarray(weights @ np.asarray(features), dtype=np.float64)
 
 

@@ -7,9 +7,10 @@ truth is ``k``. EM alternates
 * E-step: ``log T_uk = log p_k + sum_{ratings (u, a, l)} log pi_a[k, l]``, normalised;
 * M-step: ``p_k = mean_u T_uk``; ``pi_a[k, l] ∝ smoothing + sum_{ratings (u, a, l)} T_uk``.
 
-Both steps are a handful of ``np.bincount`` / ``np.add.reduceat`` calls over the ratings
-(no per-annotator Python loop, no dense annotator x item matrix), which is why this is
-many times faster than pandas-based implementations. Initialised from the per-item vote
+Both steps are products of the posteriors with one sparse incidence matrix, rows
+(annotator, reported label) x items, built once (no per-annotator Python loop, no dense
+annotator x item matrix), which is why this is many times faster than pandas-based
+implementations. Initialised from the per-item vote
 shares (majority vote); stops when the mean log-likelihood per rating changes by less
 than ``tol``. ``smoothing`` adds pseudo-counts to every confusion cell so annotators with
 few ratings get finite, shrunk estimates.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -70,42 +72,41 @@ def dawid_skene(
     n_u = int(n_items if n_items is not None else (item_a.max() + 1 if len(item_a) else 0))
     n_a = int(n_annotators if n_annotators is not None else (ann_a.max() + 1 if len(ann_a) else 0))
     c = int(n_categories if n_categories is not None else (lab_a.max() + 1 if len(lab_a) else 1))
-    order = np.argsort(item_a, kind="stable")
-    item_a, ann_a, lab_a = item_a[order], ann_a[order], lab_a[order]
     n = len(item_a)
     rated = np.bincount(item_a, minlength=n_u) > 0
-    starts = np.flatnonzero(np.r_[True, item_a[1:] != item_a[:-1]]) if n else np.empty(0, dtype=np.int64)
-    seg_items = item_a[starts]
+    all_rated = bool(rated.all())
+    # incidence of (annotator, reported label) x item: both EM steps are products with it
+    incidence = sp.csr_matrix((np.ones(n), (ann_a * c + lab_a, item_a)), shape=(n_a * c, n_u))
+    incidence_t = sp.csr_matrix(incidence.T)
 
     # majority-vote initialisation: vote shares per item
     votes = np.bincount(item_a * c + lab_a, minlength=n_u * c).reshape(n_u, c).astype(np.float64)
     totals = votes.sum(axis=1, keepdims=True)
     post = np.divide(votes, totals, out=np.full_like(votes, 1.0 / c), where=totals > 0)
 
-    conf_idx = (ann_a[:, None] * c + np.arange(c)[None, :]) * c + lab_a[:, None]  # (n, C): [a, k, l]
     loglik = -np.inf
     converged = False
     n_iter = 0
     confusion = np.full((n_a, c, c), 1.0 / c)
     priors = np.full(c, 1.0 / c)
     for n_iter in range(1, max_iter + 1):  # noqa: B007 -- the count is reported
-        # M-step
-        priors = post[rated].mean(axis=0) if rated.any() else np.full(c, 1.0 / c)
+        # M-step: counts[(a, l), k] = sum of posteriors P(z_u = k) over a's ratings l
+        priors = (post if all_rated else post[rated]).mean(axis=0) if rated.any() else np.full(c, 1.0 / c)
         priors = np.clip(priors, 1e-12, None)
         priors /= priors.sum()
-        counts = np.bincount(conf_idx.ravel(), weights=post[item_a].ravel(), minlength=n_a * c * c)
-        confusion = counts.reshape(n_a, c, c) + smoothing
+        counts = np.asarray(incidence @ post).reshape(n_a, c, c).transpose(0, 2, 1)  # [a, k, l]
+        confusion = counts + smoothing
         confusion /= confusion.sum(axis=2, keepdims=True)
-        # E-step
-        log_conf = np.log(confusion)
-        contrib = log_conf.reshape(-1)[conf_idx]  # (n, C): log pi_a[k, l] for every k
-        log_post = np.tile(np.log(priors), (n_u, 1))
-        if n:
-            log_post[seg_items] += np.add.reduceat(contrib, starts, axis=0)
+        # E-step: log T_uk = log p_k + sum over the item's ratings of log pi_a[k, l]
+        log_pi = np.log(confusion).transpose(0, 2, 1).reshape(n_a * c, c)  # row (a, l), column k
+        log_post = np.asarray(incidence_t @ log_pi) + np.log(priors)
         peak = log_post.max(axis=1, keepdims=True)
-        lse = peak[:, 0] + np.log(np.exp(log_post - peak).sum(axis=1))
-        post = np.exp(log_post - lse[:, None])
-        new_loglik = float(lse[rated].sum() / max(n, 1))
+        log_post -= peak
+        np.exp(log_post, out=log_post)
+        total = log_post.sum(axis=1)
+        post = log_post / total[:, None]
+        lse = peak[:, 0] + np.log(total)
+        new_loglik = float((lse if all_rated else lse[rated]).sum() / max(n, 1))
         if abs(new_loglik - loglik) < tol:
             loglik = new_loglik
             converged = True

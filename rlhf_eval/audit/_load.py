@@ -256,28 +256,33 @@ def encode_ratings(
         raise UserError(f"{name}: no rows")
     frame = frame.reset_index(drop=True)
     rows_all = np.arange(1, len(frame) + 1, dtype=np.int64)
-    for col in ("item_id", "annotator_id"):
-        bad = frame[col].isna().to_numpy()
-        if bad.any():
-            raise UserError(f"{name}: row {int(rows_all[bad][0])}: column {col!r} is empty")
+    # factorize ids as they are (fast on object/arrow strings); NaN gets code -1
+    item_all, item_ids = pd.factorize(frame["item_id"], sort=False)
+    ann_all, ann_ids = pd.factorize(frame["annotator_id"], sort=False)
+    for col, codes_all in (("item_id", item_all), ("annotator_id", ann_all)):
+        if (codes_all < 0).any():
+            raise UserError(f"{name}: row {int(rows_all[codes_all < 0][0])}: column {col!r} is empty")
 
     label_raw = frame["label"]
     present = ~_is_blank(label_raw)
     n_missing = int((~present).sum())
     if not present.any():
         raise UserError(f"{name}: column 'label' has no values")
-    frame = frame.loc[present].reset_index(drop=True)
-    rows = rows_all[present]
+    if n_missing:
+        frame = frame.loc[present].reset_index(drop=True)
+    rows = rows_all[present] if n_missing else rows_all
     label_raw = frame["label"]
 
     kind, categories, values, label_codes, n_possible = _encode_labels(
         frame, label_raw, rows, level=level, label_order=label_order, name=name
     )
-
-    item_codes, item_ids = pd.factorize(frame["item_id"].astype("string"), sort=False)
-    ann_codes, ann_ids = pd.factorize(frame["annotator_id"].astype("string"), sort=False)
-    item_codes = item_codes.astype(np.int64)
-    ann_codes = ann_codes.astype(np.int64)
+    item_codes, ann_codes = item_all.astype(np.int64), ann_all.astype(np.int64)
+    if n_missing:  # renumber so items and annotators without any label drop out
+        item_codes, kept = pd.factorize(item_codes[present], sort=True)
+        item_ids = np.asarray(item_ids)[kept]
+        ann_codes, kept = pd.factorize(ann_codes[present], sort=True)
+        ann_ids = np.asarray(ann_ids)[kept]
+        item_codes, ann_codes = item_codes.astype(np.int64), ann_codes.astype(np.int64)
     key = item_codes * max(len(ann_ids), 1) + ann_codes
     dup = pd.Series(key).duplicated().to_numpy()
     n_dup = int(dup.sum())
@@ -296,8 +301,8 @@ def encode_ratings(
         label=label_codes,
         categories=categories,
         values=values,
-        item_ids=pd.Index(item_ids),
-        annotator_ids=pd.Index(ann_ids),
+        item_ids=pd.Index(np.asarray(item_ids).astype(str)),
+        annotator_ids=pd.Index(np.asarray(ann_ids).astype(str)),
         label_kind=kind,
         level=level,
         n_possible_categories=n_possible,
