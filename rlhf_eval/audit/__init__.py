@@ -18,6 +18,14 @@ from rlhf_eval.audit._agreement import (
 from rlhf_eval.audit._annotators import annotator_report, loo_agreement
 from rlhf_eval.audit._audit import SCHEMA, AuditResult, audit
 from rlhf_eval.audit._bootstrap import Estimate, item_bootstrap
+from rlhf_eval.audit._classic import (
+    brennan_prediger,
+    cohen_kappa_inference,
+    conger_kappa,
+    fleiss_category_kappas,
+    fleiss_kappa_se,
+    fleiss_kappa_se_h0,
+)
 from rlhf_eval.audit._counts import ItemCounts
 from rlhf_eval.audit._dawid_skene import DawidSkeneResult, dawid_skene
 from rlhf_eval.audit._demo import make_demo_preferences
@@ -36,10 +44,16 @@ __all__ = [
     "agreement_frame",
     "annotator_report",
     "audit",
+    "brennan_prediger",
     "cohen_kappa",
+    "cohen_kappa_inference",
+    "conger_kappa",
     "dawid_skene",
     "encode_ratings",
+    "fleiss_category_kappas",
     "fleiss_kappa",
+    "fleiss_kappa_se",
+    "fleiss_kappa_se_h0",
     "gwet_ac1",
     "item_bootstrap",
     "krippendorff_alpha",

@@ -419,6 +419,8 @@ def _wva_section(frame: pd.DataFrame, groupings: list[Grouping], k: int) -> dict
         "n_within_pairs",
         "n_across_pairs",
         "p_value",
+        "p_value_permutation",
+        "p_adjusted",
     )
     for grouping in groupings:
         part = frame[frame["grouping"] == grouping.name]
@@ -478,12 +480,16 @@ def _findings(report: dict[str, Any]) -> list[str]:
                 f"({row['effect_name']} {_fmt(row.get('effect'))}, p_adj = {row['p_adjusted']:.2g})"
             )
     for name, entry in report["within_vs_across"].items():
-        if entry.get("p_value") is not None and entry["p_value"] < 0.05:
+        for group, cell in [(None, entry), *entry["groups"].items()]:
+            p_adj = cell.get("p_adjusted")
+            if p_adj is None or p_adj >= 0.05:
+                continue
+            who = name if group is None else f"{name}={group}"
+            more = (cell["difference"] or 0) > 0
             out.append(
-                f"{name}: co-raters of the same group agree more than across groups "
-                f"(alpha {_fmt(entry['within_alpha'])} vs {_fmt(entry['across_alpha'])}, p = {entry['p_value']:.2g})"
-                if (entry["difference"] or 0) > 0
-                else f"{name}: same-group co-raters agree less than across groups (p = {entry['p_value']:.2g})"
+                f"{who}: co-raters {'within' if group is None else 'in'} the same group agree "
+                f"{'more' if more else 'less'} than across groups (alpha {_fmt(cell['within_alpha'])} vs "
+                f"{_fmt(cell['across_alpha'])}, p_adj = {p_adj:.2g})"
             )
     welfare_section = report["welfare"]
     if welfare_section.get("available") and welfare_section["n_flagged"]:
