@@ -276,6 +276,7 @@ def encode_ratings(
     kind, categories, values, label_codes, n_possible = _encode_labels(
         frame, label_raw, rows, level=level, label_order=label_order, name=name
     )
+    _check_optional_columns(frame, rows, name)
     item_codes, ann_codes = item_all.astype(np.int64), ann_all.astype(np.int64)
     if n_missing:  # renumber so items and annotators without any label drop out
         item_codes, kept = pd.factorize(item_codes[present], sort=True)
@@ -311,6 +312,17 @@ def encode_ratings(
         n_missing_labels=n_missing,
         n_duplicate_ratings=n_dup,
     )
+
+
+def _check_optional_columns(frame: pd.DataFrame, rows: npt.NDArray[np.int64], name: str) -> None:
+    """Fail early, naming the row, on optional columns the audit would read later."""
+    if "seconds_spent" in frame.columns:
+        numeric_column(frame, "seconds_spent", rows=rows, name=name, non_negative=True)
+    for col in ("reward_a", "reward_b"):
+        if col in frame.columns:
+            numeric_column(frame, col, rows=rows, name=name)
+    if "harm" in frame.columns:
+        harm_flags(frame["harm"], threshold=0.5, rows=rows, name=name)
 
 
 def _is_blank(series: pd.Series) -> npt.NDArray[np.bool_]:
