@@ -35,7 +35,7 @@ from rlhf_eval.audit._load import (
     read_reference_population,
     read_table,
 )
-from rlhf_eval.audit._privacy import DEFAULT_MIN_GROUP_SIZE, pseudonymise, resolve_key, suppressed_cell
+from rlhf_eval.audit._privacy import DEFAULT_MIN_GROUP_SIZE, pseudonymise, resolve_key
 from rlhf_eval.audit._welfare import (
     DEFAULT_HARM_THRESHOLD,
     DEFAULT_MIN_HARMFUL,
@@ -323,7 +323,7 @@ def _by_group(
         cells: dict[str, Any] = {}
         for g, name in enumerate(grouping.groups):
             if grouping.hidden[g]:
-                cells[name] = suppressed_cell(k)
+                cells[name] = grouping.suppressed(g, k)
                 continue
             sel = gcode == g
             ic = ItemCounts.from_codes(
@@ -432,7 +432,7 @@ def _wva_section(frame: pd.DataFrame, groupings: list[Grouping], k: int) -> dict
             groups[str(row["group"])] = {f: _num(row[f]) for f in fields}
         for g, name in enumerate(grouping.groups):
             if grouping.hidden[g]:
-                groups[name] = suppressed_cell(k)
+                groups[name] = grouping.suppressed(g, k)
         entry["groups"] = groups
         section[grouping.name] = entry
     return section
@@ -440,7 +440,7 @@ def _wva_section(frame: pd.DataFrame, groupings: list[Grouping], k: int) -> dict
 
 def _suppressed_section(groupings: list[Grouping], k: int) -> dict[str, Any]:
     cells = [
-        {"grouping": gr.name, "group": gr.groups[g]}
+        {"grouping": gr.name, "group": gr.groups[g], "reason": gr.suppressed(g, k)["reason"]}
         for gr in groupings
         for g in range(len(gr.groups))
         if gr.hidden[g]
@@ -474,10 +474,27 @@ def _findings(report: dict[str, Any]) -> list[str]:
                 f"(TVD {_fmt(ref['tvd_annotators'])}, chi-square p = {chi['p_value']:.2g})"
             )
     for row in report["group_differences"]:
-        if row.get("significant"):
+        if not row.get("significant"):
+            continue
+        who, p_adj = f"{row['grouping']}={row['group']}", f"p_adj = {row['p_adjusted']:.2g}"
+        if row["test"] == "dissent":
+            direction = "more" if row["effect"] > 0 else "less"
             out.append(
-                f"{row['grouping']}={row['group']}: {row['test']} vs the rest on the same items "
-                f"({row['effect_name']} {_fmt(row.get('effect'))}, p_adj = {row['p_adjusted']:.2g})"
+                f"{who}: disagrees with co-raters {direction} than the rest do on the same items "
+                f"(difference {_fmt(row['effect'])} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}], {p_adj})"
+            )
+        elif row["effect_name"] == "cramers_v":
+            shifts = row.get("category_shift") or {}
+            label, top = max(shifts.items(), key=lambda kv: abs(kv[1]["value"] or 0.0), default=(None, None))
+            detail = f"; {label!r} {top['value']:+.3f}" if label is not None and top else ""
+            out.append(
+                f"{who}: labels differently from the rest on the same items "
+                f"(Cramér's V {_fmt(row['effect'])}{detail}, {p_adj})"
+            )
+        else:
+            out.append(
+                f"{who}: labels {'higher' if row['effect'] > 0 else 'lower'} than the rest on the same items "
+                f"(mean difference {_fmt(row['effect'])} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}], {p_adj})"
             )
     for name, entry in report["within_vs_across"].items():
         for group, cell in [(None, entry), *entry["groups"].items()]:
@@ -485,10 +502,10 @@ def _findings(report: dict[str, Any]) -> list[str]:
             if p_adj is None or p_adj >= 0.05:
                 continue
             who = name if group is None else f"{name}={group}"
-            more = (cell["difference"] or 0) > 0
+            direction = "more" if (cell["difference"] or 0) > 0 else "less"
             out.append(
                 f"{who}: co-raters {'within' if group is None else 'in'} the same group agree "
-                f"{'more' if more else 'less'} than across groups (alpha {_fmt(cell['within_alpha'])} vs "
+                f"{direction} than across groups (alpha {_fmt(cell['within_alpha'])} vs "
                 f"{_fmt(cell['across_alpha'])}, p_adj = {p_adj:.2g})"
             )
     welfare_section = report["welfare"]

@@ -48,6 +48,10 @@ class Grouping:
     def intersection(self) -> bool:
         return len(self.attributes) > 1
 
+    def suppressed(self, g: int, k: int) -> dict[str, Any]:
+        """The marker for hidden group ``g``: too small, or hidden to protect a smaller one."""
+        return suppressed_cell(k, complementary=bool(self.n_annotators[g] >= k))
+
     def visible(self) -> list[int]:
         """Codes of the groups that may be shown (at least one annotator, not suppressed)."""
         return [g for g in range(len(self.groups)) if not self.hidden[g] and self.n_annotators[g] > 0]
@@ -124,7 +128,7 @@ def representation(
         for g, name in enumerate(grouping.groups):
             row: dict[str, Any] = {"grouping": grouping.name, "group": name}
             if grouping.hidden[g]:
-                groups[name] = suppressed_cell(k)
+                groups[name] = grouping.suppressed(g, k)
                 rows.append({**row, "suppressed": True})
                 continue
             cell = {

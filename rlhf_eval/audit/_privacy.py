@@ -39,8 +39,13 @@ def pseudonymise(ids: Iterable[object], key: bytes) -> list[str]:
     return ["ann-" + hmac.new(key, str(i).encode("utf-8"), hashlib.sha256).hexdigest()[:12] for i in ids]
 
 
-def suppressed_cell(k: int) -> dict[str, Any]:
+def suppressed_cell(k: int, *, complementary: bool = False) -> dict[str, Any]:
     """The JSON marker written in place of a hidden cell."""
+    if complementary:
+        return {
+            "suppressed": True,
+            "reason": "complementary: hidden so a smaller hidden group cannot be recovered",
+        }
     return {"suppressed": True, "reason": f"fewer than {k} annotators"}
 
 

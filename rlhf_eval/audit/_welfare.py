@@ -22,7 +22,6 @@ from scipy import stats
 
 from rlhf_eval.audit._groups import Grouping, rating_groups
 from rlhf_eval.audit._load import CodedRatings, harm_flags, numeric_column
-from rlhf_eval.audit._privacy import suppressed_cell
 from rlhf_eval.audit._stats import benjamini_hochberg
 
 FloatArray = npt.NDArray[np.float64]
@@ -108,7 +107,7 @@ def welfare(
         cells: dict[str, Any] = {}
         for g, name in enumerate(grouping.groups):
             if grouping.hidden[g]:
-                cells[name] = suppressed_cell(k)
+                cells[name] = grouping.suppressed(g, k)
                 continue
             sel = known & (gcode == g)
             if not sel.any():

@@ -81,7 +81,7 @@ def whose_preferences(
         for g, name in enumerate(grouping.groups):
             if g not in grouping.visible():
                 if grouping.hidden[g]:
-                    cells[name] = {"suppressed": True, "reason": f"fewer than {k} annotators"}
+                    cells[name] = grouping.suppressed(g, k)
                 continue
             res = _agreement(coded, side, gcode == g, rm, confidence)
             cells[name] = res

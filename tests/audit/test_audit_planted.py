@@ -135,16 +135,19 @@ def test_audit_json_is_self_describing(
 def test_small_groups_suppressed_everywhere(demo: tuple[AuditResult, dict[str, Any], Path]) -> None:
     result, _, folder = demo
     report = result.report
-    marker = {"suppressed": True, "reason": "fewer than 5 annotators"}
     gender = report["representation"]["gender"]["groups"]
-    assert gender["nonbinary"] == marker
+    assert gender["nonbinary"] == {"suppressed": True, "reason": "fewer than 5 annotators"}
     # one hidden cell could be recovered from the total, so a second one is hidden with it
-    hidden = [g for g, cell in gender.items() if cell.get("suppressed")]
+    hidden = {g: cell for g, cell in gender.items() if cell.get("suppressed")}
     assert len(hidden) == 2
-    for section in ("by_group", "welfare"):
-        cells = report[section]["gender"] if section == "by_group" else report[section]["by_group"]["gender"]
-        assert all(cells[g] == marker for g in hidden)
-    assert all(report["within_vs_across"]["gender"]["groups"][g] == marker for g in hidden)
+    assert sum(cell["reason"].startswith("complementary") for cell in hidden.values()) == 1
+    for cells in (
+        report["by_group"]["gender"],
+        report["welfare"]["by_group"]["gender"],
+        report["whose_preferences"]["by_group"]["gender"],
+        report["within_vs_across"]["gender"]["groups"],
+    ):
+        assert {g: cells[g] for g in hidden} == hidden
     assert not any(r["grouping"] == "gender" and r["group"] in hidden for r in report["group_differences"])
     # every shown intersection cell has at least k annotators
     annotators = pd.read_csv(folder / "annotators.csv")
