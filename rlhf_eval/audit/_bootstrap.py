@@ -121,7 +121,14 @@ def _draws(
         return
     while done < n_boot:
         b = min(chunk, n_boot - done)
-        idx = rng.integers(0, n_units, size=(b, n_units))
-        idx += (np.arange(b, dtype=np.int64) * n_units)[:, None]
-        yield np.bincount(idx.ravel(), minlength=b * n_units).reshape(b, n_units).astype(np.float64)
+        yield resample_counts(rng, n_units, b)
         done += b
+
+
+def resample_counts(rng: np.random.Generator, n_units: int, b: int) -> FloatArray:
+    """``b`` rows of how often each of ``n_units`` units is drawn in ``n_units`` draws with
+    replacement (uniform multinomial counts; integers + bincount is much faster than
+    ``rng.multinomial`` with many categories)."""
+    idx = rng.integers(0, n_units, size=(b, n_units))
+    idx += (np.arange(b, dtype=np.int64) * n_units)[:, None]
+    return np.bincount(idx.ravel(), minlength=b * n_units).reshape(b, n_units).astype(np.float64)

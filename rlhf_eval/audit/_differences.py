@@ -48,6 +48,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from rlhf_eval.audit._bootstrap import resample_counts
 from rlhf_eval.audit._counts import ItemCounts
 from rlhf_eval.audit._groups import Grouping, rating_groups
 from rlhf_eval.audit._krippendorff import category_coordinates, expected_disagreement, pair_delta
@@ -330,8 +331,8 @@ def _annotator_bootstrap(
     in_g, in_r = np.flatnonzero(codes == g), np.flatnonzero((codes >= 0) & (codes != g))
     if n_boot == 0 or len(in_g) == 0 or len(in_r) == 0:
         return {"effect": nan, "diff": ([math.nan] * k, [math.nan] * k)}
-    w_g = rng.multinomial(len(in_g), np.full(len(in_g), 1.0 / len(in_g)), size=n_boot).astype(np.float64)
-    w_r = rng.multinomial(len(in_r), np.full(len(in_r), 1.0 / len(in_r)), size=n_boot).astype(np.float64)
+    w_g = resample_counts(rng, len(in_g), n_boot)
+    w_r = resample_counts(rng, len(in_r), n_boot)
     e_g = None if outcome.e is None else w_g @ outcome.e[in_g]
     e_r = None if outcome.e is None else w_r @ outcome.e[in_r]
     _, effect, diff = outcome.stats(
@@ -383,7 +384,7 @@ def within_vs_across(
         for b in range(n_perm):
             codes = grouping.codes.copy()
             codes[known] = rng.permutation(grouping.codes[known])
-            perm = _within_across_stats(codes, p_lo, p_hi, s_d, s_m, s_n, n_groups, de)
+            perm = _within_across_stats(codes, p_lo, p_hi, s_d, None, s_n, n_groups, de)
             perm_all[b], perm_g[b] = perm["diff"], perm["diff_g"]
         p_all, mc_all = _permutation_p(np.array([obs["diff"]]), perm_all[:, None])
         p_g, mc_g = _permutation_p(np.asarray(obs["diff_g"], dtype=np.float64), perm_g)
@@ -450,41 +451,53 @@ def _within_across_stats(
     p_lo: IntArray,
     p_hi: IntArray,
     s_d: FloatArray,
-    s_m: FloatArray,
+    s_m: FloatArray | None,
     s_n: FloatArray,
     n_groups: int,
     de: float,
 ) -> dict[str, Any]:
+    """Same-group vs cross-group pair agreement, overall and per group (``s_m`` None: skip
+    the percent-agreement columns, as permutations do)."""
+    # one G x G table of pair sums per weight: the diagonal holds same-group pairs
     g1, g2 = codes[p_lo], codes[p_hi]
     valid = (g1 >= 0) & (g2 >= 0)
-    within = valid & (g1 == g2)
-    across = valid & (g1 != g2)
+    key = (g1 * n_groups + g2)[valid]
+
+    def table(weights: FloatArray) -> FloatArray:
+        t = np.bincount(key, weights=weights[valid], minlength=n_groups * n_groups).reshape(
+            n_groups, n_groups
+        )
+        return np.asarray(t + t.T, dtype=np.float64) / 2.0  # pairs are unordered
+
+    def split(t: FloatArray) -> tuple[FloatArray, FloatArray, float, float]:
+        diag = np.diag(t).copy()
+        across_g = 2.0 * (t.sum(axis=1) - diag)  # pairs with exactly one member in g
+        return diag, across_g, float(diag.sum()), float(t.sum() - diag.sum())
 
     def alpha(dsum: Any, nsum: Any) -> Any:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return 1.0 - (dsum / nsum) / de
+        return 1.0 - (dsum / nsum) / de
 
-    w_d, w_m, w_n = (np.bincount(g1[within], weights=s[within], minlength=n_groups) for s in (s_d, s_m, s_n))
-    a_d, a_m, a_n = (
-        np.bincount(g1[across], weights=s[across], minlength=n_groups)
-        + np.bincount(g2[across], weights=s[across], minlength=n_groups)
-        for s in (s_d, s_m, s_n)
-    )
+    w_d, a_d, w_d_all, a_d_all = split(table(s_d))
+    w_n, a_n, w_n_all, a_n_all = split(table(s_n))
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = {
-            "within": float(alpha(w_d.sum(), w_n.sum())),
-            "across": float(alpha(s_d[across].sum(), s_n[across].sum())),
-            "within_pa": float(w_m.sum() / w_n.sum()),
-            "across_pa": float(s_m[across].sum() / s_n[across].sum()),
-            "n_within": float(w_n.sum()),
-            "n_across": float(s_n[across].sum()),
+        out: dict[str, Any] = {
+            "within": float(alpha(w_d_all, w_n_all)),
+            "across": float(alpha(a_d_all, a_n_all)),
+            "n_within": w_n_all,
+            "n_across": a_n_all,
             "within_g": alpha(w_d, w_n),
             "across_g": alpha(a_d, a_n),
-            "within_pa_g": w_m / w_n,
-            "across_pa_g": a_m / a_n,
             "n_within_g": w_n,
             "n_across_g": a_n,
         }
+        if s_m is not None:
+            w_m, a_m, w_m_all, a_m_all = split(table(s_m))
+            out.update(
+                within_pa=w_m_all / w_n_all,
+                across_pa=a_m_all / a_n_all,
+                within_pa_g=w_m / w_n,
+                across_pa_g=a_m / a_n,
+            )
     out["diff"] = out["within"] - out["across"]
     out["diff_g"] = out["within_g"] - out["across_g"]
     return out
