@@ -469,10 +469,10 @@ def _within_across_stats(
         )
         return np.asarray(t + t.T, dtype=np.float64) / 2.0  # pairs are unordered
 
-    def split(t: FloatArray) -> tuple[FloatArray, FloatArray, float, float]:
+    def split(t: FloatArray) -> tuple[FloatArray, FloatArray, np.float64, np.float64]:
         diag = np.diag(t).copy()
         across_g = 2.0 * (t.sum(axis=1) - diag)  # pairs with exactly one member in g
-        return diag, across_g, float(diag.sum()), float(t.sum() - diag.sum())
+        return diag, across_g, np.float64(diag.sum()), np.float64(t.sum() - diag.sum())
 
     def alpha(dsum: Any, nsum: Any) -> Any:
         return 1.0 - (dsum / nsum) / de
@@ -483,8 +483,8 @@ def _within_across_stats(
         out: dict[str, Any] = {
             "within": float(alpha(w_d_all, w_n_all)),
             "across": float(alpha(a_d_all, a_n_all)),
-            "n_within": w_n_all,
-            "n_across": a_n_all,
+            "n_within": float(w_n_all),
+            "n_across": float(a_n_all),
             "within_g": alpha(w_d, w_n),
             "across_g": alpha(a_d, a_n),
             "n_within_g": w_n,
@@ -493,8 +493,8 @@ def _within_across_stats(
         if s_m is not None:
             w_m, a_m, w_m_all, a_m_all = split(table(s_m))
             out.update(
-                within_pa=w_m_all / w_n_all,
-                across_pa=a_m_all / a_n_all,
+                within_pa=float(w_m_all / w_n_all),
+                across_pa=float(a_m_all / a_n_all),
                 within_pa_g=w_m / w_n,
                 across_pa_g=a_m / a_n,
             )

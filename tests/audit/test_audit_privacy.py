@@ -74,3 +74,57 @@ def test_missing_labels_and_duplicates_are_counted() -> None:
     assert report["input"]["n_ratings"] == 4
     assert report["n_excluded_items"] == 2 and report["n_items_used"] == 1
     assert report["agreement"]["percent_agreement"]["value"] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "single_group_attribute",
+        "nobody_in_table",
+        "one_annotator",
+        "all_single",
+        "ratio",
+        "harm_unknown",
+        "nan_rewards",
+    ],
+)
+def test_degenerate_inputs_run_cleanly(case: str) -> None:
+    """Degenerate designs give nulls and notes, never an exception or a numpy warning."""
+    import warnings
+
+    from rlhf_eval._io import dumps
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "item_id": np.repeat(np.arange(30), 3),
+            "annotator_id": rng.integers(0, 10, 90),
+            "label": rng.integers(0, 3, 90),
+        }
+    )
+    annotators = pd.DataFrame(
+        {"annotator_id": np.arange(10), "only": ["x"] * 10, "two": ["a"] * 5 + ["b"] * 5}
+    )
+    level = "nominal"
+    if case == "nobody_in_table":
+        annotators = pd.DataFrame({"annotator_id": [100, 101], "g": ["a", "b"]})
+    elif case == "one_annotator":
+        frame = frame.assign(annotator_id=1).drop_duplicates(["item_id"])
+    elif case == "all_single":
+        frame = frame.drop_duplicates("item_id")
+    elif case == "ratio":
+        level = "ratio"
+    elif case == "harm_unknown":
+        frame = frame.assign(harm=np.nan)
+    elif case == "nan_rewards":
+        frame = frame.assign(
+            label=np.array(["A", "B", "tie"])[frame["label"]], reward_a=np.nan, reward_b=np.nan
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = audit(frame, annotators, level=level, n_bootstrap=20, n_permutations=10, min_group_size=2)
+    dumps(result.report)  # strict JSON
+    if case in ("one_annotator", "all_single"):
+        assert result.report["agreement"]["krippendorff_alpha"]["value"] is None
+    if case == "nobody_in_table":
+        assert "not in annotators" in result.report["warnings"][0]
