@@ -116,7 +116,9 @@ def audit(
         level: nominal, ordinal, interval or ratio (Krippendorff's metric).
         columns: canonical name -> column name in the files, e.g. ``{"label": "choice"}``.
         label_order: order of text labels (needed for ordinal levels of text categories).
-        attributes: annotator columns to analyse (default: all but the id).
+        attributes: annotator columns to analyse (default: all but the id and rating
+            columns). Without an annotator table, these columns are read from the ratings
+            table (one value per annotator).
         min_group_size: k; groups with fewer annotators are suppressed everywhere.
         n_bootstrap, n_permutations, seed, confidence: resampling settings.
         pseudonym_key: key of the annotator pseudonyms (default: $RLHF_EVAL_PSEUDONYM_KEY,
@@ -149,6 +151,8 @@ def audit(
     )
     if ann_frame is not None:
         ann_frame = apply_column_map(ann_frame, mapping, ann_name, keys=("annotator_id",))
+    elif attributes:  # demographics given per rating (e.g. DICES): read them from the ratings table
+        ann_frame, ann_src, ann_name = coded.frame, ratings_src, ratings_name
     table = encode_annotators(ann_frame, coded.annotator_ids, attributes=attributes, name=ann_name)
 
     reference: dict[str, dict[str, float]] | None = None

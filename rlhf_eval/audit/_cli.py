@@ -24,7 +24,8 @@ input columns (ratings, long format; one row per rating):
   seconds_spent, harm              optional; harm is a flag or a score (>= --harm-threshold)
   reward_a, reward_b               optional; reward-model scores -> whose_preferences
   prompt, response_a, response_b   optional; carried, never written to audit.json
-annotators: annotator_id plus demographic columns (age band, gender, nationality, ...).
+annotators: annotator_id plus demographic columns (age band, gender, nationality, ...); a long
+table repeating them per rating works too, or --attributes alone reads them from the ratings.
 reference population: attribute, group, share (or count) rows.
 
 privacy: annotator ids are replaced by keyed pseudonyms (key from --pseudonym-key or
@@ -87,7 +88,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--label-order", metavar="A,B,...", help="order of text labels, lowest first (ordinal levels)"
     )
-    p.add_argument("--attributes", metavar="A,B,...", help="annotator columns to analyse (default: all)")
+    p.add_argument(
+        "--attributes",
+        metavar="A,B,...",
+        help="annotator columns to analyse (default: all but the id and rating columns)",
+    )
     p.add_argument("--no-intersections", action="store_true", help="skip two-way intersections of attributes")
     p.add_argument(
         "--min-group-size",

@@ -504,11 +504,6 @@ def encode_annotators(
     empty = ids.isna().to_numpy()
     if empty.any():
         raise UserError(f"{name}: row {int(np.flatnonzero(empty)[0]) + 1}: column {id_column!r} is empty")
-    ids_s = ids.astype("string")
-    dup = ids_s.duplicated().to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise UserError(f"{name}: row {i + 1}: annotator {str(ids_s.iloc[i])!r} appears twice")
     candidates = [c for c in frame.columns if c != id_column]
     warnings: list[str] = []
     if attributes is not None:
@@ -518,18 +513,30 @@ def encode_annotators(
                 f"--attributes: {name} has no column {unknown[0]!r} (columns: {_list(candidates)})"
             )
         chosen = list(attributes)
-    else:
-        chosen = [str(c) for c in candidates]
-    position = pd.Index(ids_s).get_indexer(annotator_ids.astype("string"))
+    else:  # every other column but rating columns (the table may be the long ratings table itself)
+        chosen = [str(c) for c in candidates if c not in RATING_COLUMNS]
+    # one row per annotator: repeated identical rows collapse, conflicting ones are an error
+    table = frame[[id_column, *chosen]].astype("string")
+    for attr in chosen:
+        text = table[attr].str.strip()
+        table[attr] = text.mask(text == "")
+    table = table.drop_duplicates()
+    dup = table[id_column].duplicated().to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        first = table[table[id_column] == table[id_column].iloc[i]].iloc[0]
+        attr = next(a for a in chosen if str(first[a]) != str(table[a].iloc[i]))
+        raise UserError(
+            f"{name}: row {int(table.index[i]) + 1}: annotator {str(table[id_column].iloc[i])!r} has a second, "
+            f"different value of {attr!r} ({str(table[attr].iloc[i])!r} vs {str(first[attr])!r})"
+        )
+    position = pd.Index(table[id_column]).get_indexer(annotator_ids.astype("string"))
     n_not_in_table = int((position < 0).sum())
     codes: dict[str, npt.NDArray[np.int64]] = {}
     groups: dict[str, list[str]] = {}
     kept: list[str] = []
     for attr in chosen:
-        col = frame[attr]
-        text = col.astype("string").str.strip()
-        text = text.mask(text == "")
-        codes_i, uniques = pd.factorize(text, sort=True)
+        codes_i, uniques = pd.factorize(table[attr], sort=True)
         if len(uniques) > MAX_ATTRIBUTE_LEVELS:
             warnings.append(
                 f"attribute {attr!r} skipped: {len(uniques)} distinct values (bin it into at most "

@@ -222,9 +222,9 @@ def test_bad_ratings_give_one_line_and_exit_2(
     [
         (
             "annotators.csv",
-            "annotator_id,age\na,1\na,2\n",
+            "annotator_id,age\na,1\na,1\na,2\n",
             "--annotators",
-            "annotators.csv: row 2: annotator 'a' appears twice",
+            "annotators.csv: row 3: annotator 'a' has a second, different value of 'age' ('2' vs '1')",
         ),
         (
             "annotators.csv",
@@ -302,3 +302,31 @@ def test_help_does_not_import_pandas() -> None:
     code = "import sys, rlhf_eval.audit._cli; print('pandas' in sys.modules or 'scipy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_demographics_in_the_ratings_table(
+    demo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Long tables that repeat each rater's demographics on every row (DICES-style) work
+    either as --annotators or through --attributes alone."""
+    merged = pd.read_csv(demo_dir / "ratings.csv").merge(
+        pd.read_csv(demo_dir / "annotators.csv"), on="annotator_id"
+    )
+    merged.to_csv(tmp_path / "long.csv", index=False)
+    reports = []
+    for extra in (["--annotators", str(tmp_path / "long.csv")], ["--attributes", "age_band,nationality"]):
+        out = tmp_path / f"{len(reports)}.json"
+        code, _, err = run(
+            ["audit", "--ratings", str(tmp_path / "long.csv"), "--out", str(out), *FAST, *extra], capsys
+        )
+        assert code == 0, err
+        reports.append(json.loads(out.read_text()))
+    # rating columns (label, harm, ...) are not taken for demographics
+    assert set(reports[0]["params"]["attributes"]) == {
+        "nationality",
+        "age_band",
+        "gender",
+        "religion",
+        "political_leaning",
+    }
+    assert reports[0]["by_group"]["age_band"] == reports[1]["by_group"]["age_band"]
