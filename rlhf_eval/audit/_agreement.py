@@ -139,8 +139,10 @@ def _kappa_batch(conf: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArra
 class PairTable:
     """Annotator pairs that co-rated enough items, for pairwise Cohen's kappa."""
 
-    item: npt.NDArray[np.int64]  # item of each qualifying rating pair
-    column: npt.NDArray[np.int64]  # pair_index * C^2 + label_1 * C + label_2
+    item: npt.NDArray[np.int64]  # item of each qualifying co-rating
+    pair: npt.NDArray[np.int64]  # index of the annotator pair, 0..n_pairs-1
+    label_1: npt.NDArray[np.int64]  # label of the pair's first (lower-code) annotator
+    label_2: npt.NDArray[np.int64]
     n_pairs: int
     n_items: int
     n_ratings: int
@@ -161,15 +163,15 @@ def annotator_pairs(coded: CodedRatings, min_shared_items: int) -> PairTable:
     qualifies = shared >= min_shared_items
     keep = qualifies[pair_codes] if len(pair_codes) else np.zeros(0, dtype=bool)
     new_index = np.cumsum(qualifies) - 1
-    c = coded.n_categories
-    column = new_index[pair_codes[keep]] * c * c + l1[keep] * c + l2[keep]
     used = np.zeros(coded.n_ratings, dtype=bool)
     used[order[i][keep]] = True
     used[order[j][keep]] = True
     kept_items = item[i][keep]
     return PairTable(
         item=kept_items,
-        column=column.astype(np.int64),
+        pair=new_index[pair_codes[keep]].astype(np.int64),
+        label_1=l1[keep].astype(np.int64),
+        label_2=l2[keep].astype(np.int64),
         n_pairs=int(qualifies.sum()),
         n_items=int((np.bincount(kept_items, minlength=coded.n_items) > 0).sum()),
         n_ratings=int(used.sum()),
@@ -177,25 +179,59 @@ def annotator_pairs(coded: CodedRatings, min_shared_items: int) -> PairTable:
 
 
 class CohenFeatures:
-    """Per-item features of pairwise Cohen's kappa: each item's co-ratings, one cell per pair."""
+    """Per-item features of pairwise Cohen's kappa, summed into per-pair tables by the bootstrap.
+
+    Few categories (C <= 8): one column per (pair, label_1, label_2) cell, one nonzero per
+    co-rating. More categories: per pair the count, the observed disagreement under each
+    weighting and the two raters' marginals (4 + 2C columns instead of C^2), so 1-100 scales
+    stay small.
+    """
+
+    SCHEMES: tuple[str | None, ...] = (None, "linear", "quadratic")
 
     def __init__(self, coded: CodedRatings, pairs: PairTable) -> None:
         c = coded.n_categories
         self.n_cat = c
         self.n_pairs = pairs.n_pairs
+        self.compact = c > 8
+        n_obs = len(pairs.item)
+        if not self.compact:
+            cols = pairs.pair * c * c + pairs.label_1 * c + pairs.label_2
+            self.width_per_pair = c * c
+            values = np.ones(n_obs)
+            rows = pairs.item
+        else:
+            self.width_per_pair = 4 + 2 * c
+            base = pairs.pair * self.width_per_pair
+            parts_cols = [base, base + 4 + pairs.label_1, base + 4 + c + pairs.label_2]
+            parts_vals = [np.ones(n_obs), np.ones(n_obs), np.ones(n_obs)]
+            for k, scheme in enumerate(self.SCHEMES):
+                parts_cols.append(base + 1 + k)
+                parts_vals.append(disagreement_weights(c, scheme)[pairs.label_1, pairs.label_2])
+            cols = np.concatenate(parts_cols)
+            values = np.concatenate(parts_vals)
+            rows = np.tile(pairs.item, len(parts_cols))
         self.columns = sp.csr_matrix(
-            (np.ones(len(pairs.item)), (pairs.item, pairs.column)),
-            shape=(coded.n_items, max(pairs.n_pairs, 1) * c * c),
+            (values, (rows, cols)), shape=(coded.n_items, max(pairs.n_pairs, 1) * self.width_per_pair)
         )
 
     def statistic(self, weights: str | None) -> Any:
         v = disagreement_weights(self.n_cat, weights)
+        c = self.n_cat
 
         def stat(sums: FloatArray) -> FloatArray:
             if self.n_pairs == 0:
                 return np.full(sums.shape[0], np.nan)
-            conf = sums.reshape(sums.shape[0], self.n_pairs, self.n_cat, self.n_cat)
-            kappa, n = _kappa_batch(conf, v)
+            per_pair = sums.reshape(sums.shape[0], self.n_pairs, self.width_per_pair)
+            if not self.compact:
+                kappa, n = _kappa_batch(per_pair.reshape(sums.shape[0], self.n_pairs, c, c), v)
+            else:
+                n = per_pair[..., 0]
+                observed = per_pair[..., 1 + self.SCHEMES.index(weights)]
+                rows, cols = per_pair[..., 4 : 4 + c], per_pair[..., 4 + c :]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    expected = np.einsum("bpi,ij,bpj->bp", rows, v, cols) / n
+                    kappa = np.where((n > 0) & (expected > 1e-12), 1.0 - observed / expected, np.nan)
             w = np.where(np.isfinite(kappa), n, 0.0)
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.asarray(np.nansum(kappa * w, axis=1) / w.sum(axis=1), dtype=np.float64)

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 
 from rlhf_eval.audit._bootstrap import resample_counts
@@ -60,7 +61,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 _PERMUTATION_BUDGET = 200_000_000  # pair aggregates x permutations per grouping (within vs across)
-MAX_SHIFT_CATEGORIES = 64  # the nominal shift test needs a dense ratings x categories residual
+MAX_SHIFT_CATEGORIES = 64  # beyond this a nominal shift is not tested (categories too sparse)
 
 
 def _pairable_marginals(coded: CodedRatings) -> FloatArray:
@@ -188,12 +189,16 @@ def _outcomes(coded: CodedRatings, gcode: IntArray, level: str, dissent: FloatAr
     out: dict[str, _Outcome] = {}
     if level == "nominal":
         if coded.n_categories <= MAX_SHIFT_CATEGORIES:
-            onehot = np.zeros((int(use.sum()), coded.n_categories))
-            onehot[np.arange(len(item)), coded.label[use]] = 1.0
-            resid, share = _centre(item, onehot, coded.n_items)
-            out["shift"] = _Outcome(
-                "nominal", _annotator_sums(ann, resid, n_ann), _annotator_sums(ann, share, n_ann), n
-            )
+            # per annotator: label counts minus the item shares of the items they rated
+            # (annotator x item incidence @ item x category shares; no ratings x categories array)
+            c = coded.n_categories
+            ic = ItemCounts.from_codes(item, coded.label[use], n_items=coded.n_items, values=np.zeros(c))
+            m = ic.per_item()
+            shares = ic.category_matrix(ic.count / m[ic.item])
+            incidence = sp.csr_matrix((np.ones(len(item)), (ann, item)), shape=(n_ann, coded.n_items))
+            expected = np.asarray((incidence @ shares).todense(), dtype=np.float64)
+            counts = np.bincount(ann * c + coded.label[use], minlength=n_ann * c).reshape(n_ann, c)
+            out["shift"] = _Outcome("nominal", counts - expected, expected, n)
     else:
         resid, _ = _centre(item, coded.values[coded.label[use]][:, None], coded.n_items)
         out["shift"] = _Outcome("mean", _annotator_sums(ann, resid, n_ann), None, n)

@@ -111,11 +111,12 @@ def test_fleiss_and_ac1_match_statsmodels_on_complete_data() -> None:
     assert abs(percent_agreement(ic) - ((counts * (counts - 1)).sum(axis=1) / 20).mean()) < 1e-12
 
 
-def test_pairwise_cohen_matches_sklearn() -> None:
+@pytest.mark.parametrize("n_cat", [4, 12])  # 12 > 8 categories: the compact per-pair features
+def test_pairwise_cohen_matches_sklearn(n_cat: int) -> None:
     rng = np.random.default_rng(4)
     n_items, raters = 80, ["a", "b", "c"]
-    truth = rng.integers(0, 4, n_items)
-    labels = {r: np.where(rng.random(n_items) < 0.7, truth, rng.integers(0, 4, n_items)) for r in raters}
+    truth = rng.integers(0, n_cat, n_items)
+    labels = {r: np.where(rng.random(n_items) < 0.7, truth, rng.integers(0, n_cat, n_items)) for r in raters}
     present = {r: rng.random(n_items) < 0.8 for r in raters}
     frame = pd.DataFrame(
         [(f"i{u}", r, int(labels[r][u])) for r in raters for u in range(n_items) if present[r][u]],
@@ -126,12 +127,19 @@ def test_pairwise_cohen_matches_sklearn() -> None:
         for r1, r2 in itertools.combinations(raters, 2):
             both = present[r1] & present[r2]
             kappas.append(
-                cohen_kappa_score(labels[r1][both], labels[r2][both], weights=weights, labels=[0, 1, 2, 3])
+                cohen_kappa_score(
+                    labels[r1][both], labels[r2][both], weights=weights, labels=list(range(n_cat))
+                )
             )
             ns.append(both.sum())
         expected = float(np.average(kappas, weights=ns))
         got = pairwise_cohen_kappa(frame, weights=weights, min_shared_items=10)
         assert abs(got - expected) < 1e-9, weights
+    # and the bootstrap path: the interval brackets the estimate
+    coefs = agreement(frame, level="ordinal", n_boot=100, min_shared_items=10)
+    for name in ("cohen_kappa", "weighted_cohen_kappa"):
+        est = coefs[name].estimate
+        assert est.ci_low <= est.value <= est.ci_high
 
 
 def test_everyone_agrees() -> None:
