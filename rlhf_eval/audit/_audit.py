@@ -280,7 +280,7 @@ def audit(
         "n_excluded_items": int((m == 1).sum()),
         "n_items_used": int((m >= 2).sum()),
         "agreement": {name: coef.as_dict() for name, coef in coefficients.items()},
-        "annotators": _annotator_rows(annotators_frame),
+        "annotators": _records(annotators_frame, {"annotator_id": "id"}),
         "dawid_skene": _ds_section(ann, coded),
         "concentration": concentration(coded),
         "representation": rep_section,
@@ -375,24 +375,13 @@ def _num(x: Any) -> Any:
     return x
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for rec in frame.to_dict(orient="records"):
-        out.append(
-            {
-                str(key): _num(v)
-                for key, v in rec.items()
-                if not (isinstance(v, float) and math.isnan(v) and key == "note")
-            }
-        )
-    return out
-
-
-def _annotator_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    rows = []
-    for rec in frame.to_dict(orient="records"):
-        rows.append({("id" if key == "annotator_id" else str(key)): _num(v) for key, v in rec.items()})
-    return rows
+def _records(frame: pd.DataFrame, rename: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """DataFrame rows as JSON-ready dicts (NaN -> None, numpy scalars -> Python)."""
+    names = rename or {}
+    return [
+        {names.get(str(k), str(k)): _num(v) for k, v in rec.items()}
+        for rec in frame.to_dict(orient="records")
+    ]
 
 
 def _ds_section(ann: Any, coded: CodedRatings) -> dict[str, Any]:

@@ -157,19 +157,6 @@ class ItemCounts:
         out[self.item, self.cat] = self.count
         return out
 
-    def subset_items(self, mask: npt.NDArray[np.bool_]) -> ItemCounts:
-        """Keep the items where ``mask`` is true (renumbered in order)."""
-        new_code = np.cumsum(mask) - 1
-        keep = mask[self.item]
-        return ItemCounts(
-            n_items=int(mask.sum()),
-            item=new_code[self.item[keep]].astype(np.int64),
-            cat=self.cat[keep],
-            count=self.count[keep],
-            values=self.values,
-            n_possible_categories=self.n_possible_categories,
-        )
-
     def compress(self) -> tuple[ItemCounts, FloatArray | None]:
         """Collapse items with identical count vectors into patterns with multiplicities.
 

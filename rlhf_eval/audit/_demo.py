@@ -22,7 +22,6 @@ reference population and gives every annotator the same behaviour):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -216,9 +215,3 @@ def _readme(planted: dict[str, Any], n_items: int, per_item: int, n_annotators: 
         "    rlhf-eval audit --ratings ratings.csv --annotators annotators.csv \\\n"
         "        --reference-population reference_population.csv --out audit.json\n"
     )
-
-
-def load_planted(out_dir: str | Path) -> dict[str, Any]:
-    """Read ``planted.json`` back (for tests)."""
-    data: dict[str, Any] = json.loads((Path(out_dir) / "planted.json").read_text(encoding="utf-8"))
-    return data

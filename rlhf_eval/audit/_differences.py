@@ -135,10 +135,6 @@ def _centre(item: IntArray, values: FloatArray, n_items: int) -> tuple[FloatArra
     return values - means[item], means[item]
 
 
-def _annotator_sums(annotator: IntArray, values: FloatArray, n_annotators: int) -> FloatArray:
-    return np.column_stack([np.bincount(annotator, weights=v, minlength=n_annotators) for v in values.T])
-
-
 class _Outcome:
     """One test's per-annotator sums of item-centred residuals and its group statistic.
 
@@ -201,9 +197,9 @@ def _outcomes(coded: CodedRatings, gcode: IntArray, level: str, dissent: FloatAr
             out["shift"] = _Outcome("nominal", counts - expected, expected, n)
     else:
         resid, _ = _centre(item, coded.values[coded.label[use]][:, None], coded.n_items)
-        out["shift"] = _Outcome("mean", _annotator_sums(ann, resid, n_ann), None, n)
+        out["shift"] = _Outcome("mean", _sums_by(ann, resid, n_ann), None, n)
     resid, _ = _centre(item, dissent[use][:, None], coded.n_items)
-    out["dissent"] = _Outcome("mean", _annotator_sums(ann, resid, n_ann), None, n)
+    out["dissent"] = _Outcome("mean", _sums_by(ann, resid, n_ann), None, n)
     return out
 
 

@@ -207,27 +207,6 @@ class CodedRatings:
     def n_ratings(self) -> int:
         return len(self.label)
 
-    def label_values(self) -> npt.NDArray[np.float64]:
-        """Numeric value of every rating (NaN at nominal level with unordered labels)."""
-        return self.values[self.label]
-
-    def subset(self, mask: npt.NDArray[np.bool_]) -> CodedRatings:
-        """The ratings where ``mask`` is true, keeping item/annotator/category codes."""
-        return CodedRatings(
-            item=self.item[mask],
-            annotator=self.annotator[mask],
-            label=self.label[mask],
-            categories=self.categories,
-            values=self.values,
-            item_ids=self.item_ids,
-            annotator_ids=self.annotator_ids,
-            label_kind=self.label_kind,
-            level=self.level,
-            n_possible_categories=self.n_possible_categories,
-            rows=self.rows[mask],
-            frame=self.frame,
-        )
-
 
 def encode_ratings(
     frame: pd.DataFrame,

@@ -1,4 +1,4 @@
-"""Small statistics helpers used across the audit: BH adjustment, Wilson interval, groupwise sums."""
+"""Small statistics helpers used across the audit: BH adjustment and the Wilson interval."""
 
 from __future__ import annotations
 
@@ -39,10 +39,3 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def per_group_sum(codes: npt.NDArray[np.int64], weights: npt.ArrayLike, n_groups: int) -> FloatArray:
-    """Sum of ``weights`` per code (codes < 0 are ignored)."""
-    w = np.asarray(weights, dtype=np.float64)
-    keep = codes >= 0
-    return np.bincount(codes[keep], weights=w[keep], minlength=n_groups).astype(np.float64)
