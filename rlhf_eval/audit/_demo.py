@@ -71,11 +71,9 @@ def make_demo_preferences(
 ) -> dict[str, Any]:
     """Write the demo dataset into ``out_dir`` and return the planted ground truth."""
     if n_items < 1 or n_annotators < 1:
-        raise UserError("make-demo-preferences: --n-items and --n-annotators must be at least 1")
+        raise UserError("--n-items and --n-annotators must be at least 1")
     if not 2 <= ratings_per_item <= n_annotators:
-        raise UserError(
-            f"make-demo-preferences: --ratings-per-item must be between 2 and --n-annotators ({n_annotators})"
-        )
+        raise UserError(f"--ratings-per-item must be between 2 and --n-annotators ({n_annotators})")
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
