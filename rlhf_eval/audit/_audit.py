@@ -75,12 +75,13 @@ class AuditResult:
 
 def _read(
     source: TableSource | None, name: str, string_columns: Sequence[str]
-) -> tuple[pd.DataFrame | None, str | None]:
+) -> tuple[pd.DataFrame | None, str | None, str]:
+    """(table, source path or None, name used in error messages: the file's name or ``name``)."""
     if source is None:
-        return None, None
+        return None, None, name
     if isinstance(source, pd.DataFrame):
-        return source, name
-    return read_table(source, string_columns=string_columns), os.fspath(source)
+        return source, name, name
+    return read_table(source, string_columns=string_columns), os.fspath(source), os.path.basename(source)
 
 
 def audit(
@@ -137,18 +138,12 @@ def audit(
         raise UserError(f"confidence {confidence}: must be between 0 and 1")
     mapping = dict(columns or {})
     id_cols = [mapping.get("item_id", "item_id"), mapping.get("annotator_id", "annotator_id")]
-    ratings_frame, ratings_src = _read(ratings, "ratings", id_cols)
+    ratings_frame, ratings_src, ratings_name = _read(ratings, "ratings", id_cols)
     assert ratings_frame is not None
-    ratings_name = (
-        os.path.basename(ratings_src) if ratings_src and not isinstance(ratings, pd.DataFrame) else "ratings"
-    )
     ratings_frame = apply_column_map(ratings_frame, mapping, ratings_name)
     coded = encode_ratings(ratings_frame, level=level, label_order=label_order, name=ratings_name)
 
-    ann_frame, ann_src = _read(annotators, "annotators", id_cols[1:])
-    ann_name = (
-        os.path.basename(ann_src) if ann_src and not isinstance(annotators, pd.DataFrame) else "annotators"
-    )
+    ann_frame, ann_src, ann_name = _read(annotators, "annotators", id_cols[1:])
     if ann_frame is not None:
         ann_frame = apply_column_map(ann_frame, mapping, ann_name, keys=("annotator_id",))
     elif attributes:  # demographics given per rating (e.g. DICES): read them from the ratings table
@@ -156,26 +151,16 @@ def audit(
     table = encode_annotators(ann_frame, coded.annotator_ids, attributes=attributes, name=ann_name)
 
     reference: dict[str, dict[str, float]] | None = None
-    ref_src: str | None = None
     if isinstance(reference_population, Mapping):
-        reference = {
-            str(a): {str(g): float(s) for g, s in cells.items()} for a, cells in reference_population.items()
-        }
-        reference = read_reference_population(
-            pd.DataFrame(
-                [(a, g, s) for a, cells in reference.items() for g, s in cells.items()],
-                columns=["attribute", "group", "share"],
-            )
+        ref_frame: pd.DataFrame | None = pd.DataFrame(
+            [(a, g, s) for a, cells in reference_population.items() for g, s in cells.items()],
+            columns=["attribute", "group", "share"],
         )
-        ref_src = "mapping"
-    elif reference_population is not None:
-        ref_frame, ref_src = _read(reference_population, "reference_population", ())
-        assert ref_frame is not None
-        ref_name = (
-            os.path.basename(ref_src)
-            if ref_src and not isinstance(reference_population, pd.DataFrame)
-            else ("reference_population")
-        )
+        ref_src: str | None = "mapping"
+        ref_name = "reference_population"
+    else:
+        ref_frame, ref_src, ref_name = _read(reference_population, "reference_population", ())
+    if ref_frame is not None:
         reference = read_reference_population(ref_frame, name=ref_name)
     warnings = list(table.warnings)
     if reference is not None:
