@@ -17,7 +17,6 @@ from rlhf_eval import __version__
 from rlhf_eval._io import atomic_write_json
 from rlhf_eval.audit._agreement import (
     DEFAULT_MIN_SHARED_ITEMS,
-    Coefficient,
     agreement,
     agreement_frame,
     count_coefficients,
@@ -309,11 +308,8 @@ def _by_group(
     rows: list[dict[str, Any]] = []
     for grouping in groupings:
         gcode = rating_groups(grouping, coded)
-        cells: dict[str, Any] = {}
-        for g, name in enumerate(grouping.groups):
-            if grouping.hidden[g]:
-                cells[name] = grouping.suppressed(g, k)
-                continue
+
+        def cell(g: int, name: str, grouping: Grouping = grouping, gcode: Any = gcode) -> dict[str, Any]:
             sel = gcode == g
             ic = ItemCounts.from_codes(
                 coded.item[sel],
@@ -322,31 +318,31 @@ def _by_group(
                 values=coded.values,
                 n_possible_categories=coded.n_possible_categories,
             )
-            coefs: dict[str, Coefficient] = count_coefficients(
-                ic, level, n_boot=n_boot, seed=seed, confidence=confidence
-            )
-            cell: dict[str, Any] = {
-                "n_annotators": int(grouping.n_annotators[g]),
-                "n_ratings": int(sel.sum()),
-                "n_flagged_annotators": int(flagged[grouping.codes == g].sum()),
-                **{cname: coef.as_dict() for cname, coef in coefs.items()},
-            }
-            cells[name] = cell
+            coefs = count_coefficients(ic, level, n_boot=n_boot, seed=seed, confidence=confidence)
+            n_ann = int(grouping.n_annotators[g])
             for cname, coef in coefs.items():
+                est = coef.estimate
                 rows.append(
                     {
                         "grouping": grouping.name,
                         "group": name,
                         "coefficient": cname,
-                        "value": coef.estimate.value,
-                        "ci_low": coef.estimate.ci_low,
-                        "ci_high": coef.estimate.ci_high,
+                        "value": est.value,
+                        "ci_low": est.ci_low,
+                        "ci_high": est.ci_high,
                         "n_items": coef.n_items,
                         "n_ratings": coef.n_ratings,
-                        "n_annotators": int(grouping.n_annotators[g]),
+                        "n_annotators": n_ann,
                     }
                 )
-        section[grouping.name] = cells
+            return {
+                "n_annotators": n_ann,
+                "n_ratings": int(sel.sum()),
+                "n_flagged_annotators": int(flagged[grouping.codes == g].sum()),
+                **{cname: coef.as_dict() for cname, coef in coefs.items()},
+            }
+
+        section[grouping.name] = grouping.cells(k, cell)
     return section, pd.DataFrame(rows)
 
 
@@ -405,13 +401,8 @@ def _wva_section(frame: pd.DataFrame, groupings: list[Grouping], k: int) -> dict
         overall = part[part["group"].isna()].iloc[0]
         entry: dict[str, Any] = {f: _num(overall[f]) for f in fields}
         entry["n_permutations"] = int(overall["n_permutations"])
-        groups: dict[str, Any] = {}
-        for _, row in part[part["group"].notna()].iterrows():
-            groups[str(row["group"])] = {f: _num(row[f]) for f in fields}
-        for g, name in enumerate(grouping.groups):
-            if grouping.hidden[g]:
-                groups[name] = grouping.suppressed(g, k)
-        entry["groups"] = groups
+        rows = {str(row["group"]): {f: _num(row[f]) for f in fields} for _, row in part.iterrows()}
+        entry["groups"] = grouping.cells(k, lambda g, name, rows=rows: rows.get(name))
         section[grouping.name] = entry
     return section
 

@@ -10,6 +10,7 @@ either shown everywhere or nowhere.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,18 @@ class Grouping:
     def suppressed(self, g: int, k: int) -> dict[str, Any]:
         """The marker for hidden group ``g``: too small, or hidden to protect a smaller one."""
         return suppressed_cell(k, complementary=bool(self.n_annotators[g] >= k))
+
+    def cells(self, k: int, compute: Callable[[int, str], dict[str, Any] | None]) -> dict[str, Any]:
+        """``{group: compute(code, group)}`` for visible groups and the suppression marker for
+        hidden ones -- the one place where every section applies suppression. Groups for which
+        ``compute`` returns None are left out."""
+        out: dict[str, Any] = {}
+        for g, name in enumerate(self.groups):
+            if self.hidden[g]:
+                out[name] = self.suppressed(g, k)
+            elif self.n_annotators[g] > 0 and (cell := compute(g, name)) is not None:
+                out[name] = cell
+        return out
 
     def visible(self) -> list[int]:
         """Codes of the groups that may be shown (at least one annotator, not suppressed)."""

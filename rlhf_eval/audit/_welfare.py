@@ -102,25 +102,24 @@ def welfare(
     harm_counts = np.sort(n_harm)[::-1]
     decile = max(1, int(np.ceil(n_ann / 10)))
     by_group: dict[str, Any] = {}
+    flagged = frame["welfare_flagged"].to_numpy()
     for grouping in groupings:
         gcode = rating_groups(grouping, coded)
-        cells: dict[str, Any] = {}
-        for g, name in enumerate(grouping.groups):
-            if grouping.hidden[g]:
-                cells[name] = grouping.suppressed(g, k)
-                continue
+
+        def cell(
+            g: int, name: str, grouping: Grouping = grouping, gcode: Any = gcode
+        ) -> dict[str, Any] | None:
             sel = known & (gcode == g)
             if not sel.any():
-                continue
-            cell: dict[str, Any] = {
+                return None
+            return {
                 "n_reviewed": int(sel.sum()),
                 "n_harmful": int(h[sel].sum()),
                 "harm_share": float(h[sel].mean()),
+                "n_flagged_annotators": int(flagged[grouping.codes == g].sum()),
             }
-            members = grouping.codes == g
-            cell["n_flagged_annotators"] = int(frame["welfare_flagged"].to_numpy()[members].sum())
-            cells[name] = cell
-        by_group[grouping.name] = cells
+
+        by_group[grouping.name] = grouping.cells(k, cell)
     section = {
         "available": True,
         "harm_threshold": harm_threshold,

@@ -77,16 +77,13 @@ def whose_preferences(
     by_group: dict[str, Any] = {}
     for grouping in groupings:
         gcode = rating_groups(grouping, coded)
-        cells: dict[str, Any] = {}
-        for g, name in enumerate(grouping.groups):
-            if g not in grouping.visible():
-                if grouping.hidden[g]:
-                    cells[name] = grouping.suppressed(g, k)
-                continue
+
+        def cell(g: int, name: str, grouping: Grouping = grouping, gcode: Any = gcode) -> dict[str, Any]:
             res = _agreement(coded, side, gcode == g, rm, confidence)
-            cells[name] = res
             rows.append({"grouping": grouping.name, "group": name, **res})
-        by_group[grouping.name] = cells
+            return res
+
+        by_group[grouping.name] = grouping.cells(k, cell)
     section = {
         "available": True,
         "definition": "share of items where the reward model prefers the same response as the majority",
