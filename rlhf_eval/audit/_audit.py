@@ -401,8 +401,10 @@ def _wva_section(frame: pd.DataFrame, groupings: list[Grouping], k: int) -> dict
         overall = part[part["group"].isna()].iloc[0]
         entry: dict[str, Any] = {f: _num(overall[f]) for f in fields}
         entry["n_permutations"] = int(overall["n_permutations"])
-        rows = {str(row["group"]): {f: _num(row[f]) for f in fields} for _, row in part.iterrows()}
-        entry["groups"] = grouping.cells(k, lambda g, name, rows=rows: rows.get(name))
+        rows: dict[str, dict[str, Any]] = {
+            str(row["group"]): {f: _num(row[f]) for f in fields} for _, row in part.iterrows()
+        }
+        entry["groups"] = grouping.cells(k, lambda _g, name: rows.get(name))  # noqa: B023 -- used at once
         section[grouping.name] = entry
     return section
 
