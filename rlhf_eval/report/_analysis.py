@@ -219,26 +219,10 @@ def reliability(run: RunInput, n_bins: int = 10) -> tuple[list[dict[str, Any]], 
 
 
 def _bins(conf: np.ndarray, corr: np.ndarray, n_bins: int) -> list[dict[str, Any]]:
-    try:  # the scorer's own binning, so the diagram matches the ECE exactly
-        from rlhf_eval.scoring import reliability_bins  # type: ignore[attr-defined]
+    """The scorer's own binning, so the diagram matches the ECE exactly."""
+    from rlhf_eval.scoring import reliability_bins
 
-        return list(reliability_bins(conf, corr, n_bins=n_bins))
-    except ImportError:
-        pass
-    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
-    conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
-    acc_sum = np.bincount(bins, weights=corr, minlength=n_bins)
-    return [
-        {
-            "lo": b / n_bins,
-            "hi": (b + 1) / n_bins,
-            "count": int(count[b]),
-            "mean_confidence": float(conf_sum[b] / count[b]) if count[b] else None,
-            "accuracy": float(acc_sum[b] / count[b]) if count[b] else None,
-        }
-        for b in range(n_bins)
-    ]
+    return list(reliability_bins(conf, corr, n_bins=n_bins))
 
 
 def tax_axis_rows(rows: Sequence[MetricRow], comp: dict[str, Any] | None, name: str) -> MetricRow | None:

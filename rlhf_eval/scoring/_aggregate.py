@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rlhf_eval.scoring._base import MetricDef, Sample
-from rlhf_eval.stats import bootstrap_ci, wilson_interval
+from rlhf_eval.stats import bootstrap_ci, calibration_bins, wilson_interval
 
 N_BINS = 10
 
@@ -20,9 +20,7 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     correct = np.asarray(correct, dtype=float)
     if confidence.size == 0:
         return float("nan")
-    # bin b holds (b/n, (b+1)/n]; a confidence of exactly 0 goes to the first bin
-    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
+    bins = calibration_bins(confidence, n_bins)
     conf_sum = np.bincount(bins, weights=confidence, minlength=n_bins)
     acc_sum = np.bincount(bins, weights=correct, minlength=n_bins)
     return float(np.abs(acc_sum - conf_sum).sum() / confidence.size)

@@ -11,6 +11,7 @@ import numpy as np
 from rlhf_eval.errors import UserError
 from rlhf_eval.scoring._aggregate import N_BINS
 from rlhf_eval.scoring._base import ItemMetrics, MetricDef, Sample, register
+from rlhf_eval.stats import reliability_table
 
 
 def _where(s: Sample) -> str:
@@ -121,20 +122,7 @@ def reliability_bins(
     corr = np.asarray(correct, dtype=float)
     if conf.shape != corr.shape:
         raise UserError(f"reliability_bins: {conf.size} confidences but {corr.size} correctness values")
-    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
-    conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
-    acc_sum = np.bincount(bins, weights=corr, minlength=n_bins)
-    return [
-        {
-            "lo": b / n_bins,
-            "hi": (b + 1) / n_bins,
-            "count": int(count[b]),
-            "mean_confidence": float(conf_sum[b] / count[b]) if count[b] else None,
-            "accuracy": float(acc_sum[b] / count[b]) if count[b] else None,
-        }
-        for b in range(n_bins)
-    ]
+    return reliability_table(conf, corr, n_bins)
 
 
 class CalibrationScorer:

@@ -1,8 +1,10 @@
 """Statistics with n and an interval: Wilson, McNemar, paired bootstrap, Holm/BH, MDE."""
 
 from rlhf_eval.stats._calibration import (
+    calibration_bins,
     paired_ece_bootstrap,
     paired_ece_permutation_test,
+    reliability_table,
     weighted_ece,
 )
 from rlhf_eval.stats._intervals import basic_interval, bootstrap_ci, percentile_interval, wilson_interval
@@ -28,6 +30,7 @@ __all__ = [
     "bootstrap_ci",
     "bootstrap_distribution",
     "bootstrap_weights",
+    "calibration_bins",
     "cluster_codes",
     "holm",
     "mcnemar_exact",
@@ -41,6 +44,7 @@ __all__ = [
     "paired_permutation_test",
     "percentile_interval",
     "permutation_test",
+    "reliability_table",
     "swap_plans",
     "weighted_ece",
     "wilson_interval",

@@ -16,11 +16,42 @@ from rlhf_eval.stats._resample import ClusterLabels, bootstrap_distribution, per
 N_BINS = 10
 
 
+def calibration_bins(confidence: npt.ArrayLike, n_bins: int = N_BINS) -> np.ndarray:
+    """Bin index of each confidence: equal-width bins ``(lo, hi]``, a confidence of 0 in bin 0.
+
+    The one binning every calibration number uses (ECE, its resamples, reliability diagrams).
+    """
+    conf = np.asarray(confidence, dtype=float).ravel()
+    return np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
+
+
+def reliability_table(
+    confidence: npt.ArrayLike, correct: npt.ArrayLike, n_bins: int = N_BINS
+) -> list[dict[str, object]]:
+    """Per bin: ``lo``, ``hi``, ``count``, ``mean_confidence``, ``accuracy`` (None when empty)."""
+    conf = np.asarray(confidence, dtype=float).ravel()
+    corr = np.asarray(correct, dtype=float).ravel()
+    bins = calibration_bins(conf, n_bins)
+    count = np.bincount(bins, minlength=n_bins)
+    conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
+    acc_sum = np.bincount(bins, weights=corr, minlength=n_bins)
+    return [
+        {
+            "lo": b / n_bins,
+            "hi": (b + 1) / n_bins,
+            "count": int(count[b]),
+            "mean_confidence": float(conf_sum[b] / count[b]) if count[b] else None,
+            "accuracy": float(acc_sum[b] / count[b]) if count[b] else None,
+        }
+        for b in range(n_bins)
+    ]
+
+
 def _bin_gaps(confidence: npt.ArrayLike, correct: npt.ArrayLike, n_bins: int) -> np.ndarray:
     """Matrix ``(n, n_bins)``: ``correct - confidence`` in each item's bin column, 0 elsewhere."""
     conf = np.asarray(confidence, dtype=float).ravel()
     corr = np.asarray(correct, dtype=float).ravel()
-    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
+    bins = calibration_bins(conf, n_bins)
     gaps = np.zeros((conf.size, n_bins))
     gaps[np.arange(conf.size), bins] = corr - conf
     return gaps
