@@ -12,6 +12,8 @@ from rlhf_eval.scoring import RefusalDetector, default_detector
 from rlhf_eval.scoring._refusal import (
     CLASSES,
     DATA_PATH,
+    SHIPPED_CV_PATH,
+    _cv_key,
     cross_validate,
     held_out_style_eval,
     load_training_data,
@@ -159,11 +161,22 @@ def test_rules_normalise_quotes_and_find_cues() -> None:
     assert match_rules(normalize("Paris is the capital of France.")).first_cue == -1
 
 
+def test_shipped_cv_matches_the_training_data() -> None:
+    shipped = json.loads(SHIPPED_CV_PATH.read_text(encoding="utf-8"))
+    det = default_detector()
+    # editing the data or the detector's options without re-running write_shipped_cv() fails here
+    assert shipped["key"] == _cv_key(det), "run rlhf_eval.scoring._refusal.write_shipped_cv()"
+    assert det.cv == shipped["cv"]
+    assert shipped["held_out_style"]["binary_accuracy"] >= 0.93
+    assert shipped["held_out_style"]["accuracy"] >= 0.8
+
+
 @pytest.mark.slow
 def test_cross_validate_and_held_out_style_reports() -> None:
     rows = load_training_data()
     cv = cross_validate(rows)
     assert cv["accuracy"] >= 0.9 and cv["n"] == len(rows)
+    assert cv == json.loads(SHIPPED_CV_PATH.read_text(encoding="utf-8"))["cv"]  # reproducible
     loso = held_out_style_eval(rows)
     assert loso["accuracy"] >= 0.8
     assert set(loso["per_style"]) == {r["style"] for r in rows}
