@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from rlhf_eval import __version__
 from rlhf_eval._io import atomic_write_json, atomic_write_jsonl
-from rlhf_eval.errors import UserError
+from rlhf_eval.errors import BackendError, UserError
 from rlhf_eval.models import (
     GenerateRequest,
     LoglikelihoodRequest,
@@ -87,7 +87,9 @@ class _Engine:
 
     def __init__(self, model: Model, cache: ResultCache, cfg: RunConfig) -> None:
         self.model, self.cache, self.cfg = model, cache, cfg
-        self.chunk = max(4 * cfg.batch_size, 16)
+        # a chunk is the unit of commit (resume granularity) and of in-flight HTTP requests
+        concurrency = int(cfg.model_options.get("concurrency") or 0)
+        self.chunk = max(4 * cfg.batch_size, 16, 2 * concurrency)
         self.timings = {"generate_s": 0.0, "loglikelihood_s": 0.0}
 
     def _cached(
@@ -114,7 +116,13 @@ class _Engine:
         try:
             for start in range(0, len(order), self.chunk):
                 part = order[start : start + self.chunk]
-                results = call([requests[i] for _, i in part], progress)
+                try:
+                    results = call([requests[i] for _, i in part], progress)
+                except BackendError as exc:  # keep what the backend finished before failing
+                    partial = getattr(exc, "partial", None) or []
+                    done = [(k, encode(r)) for (k, _), r in zip(part, partial, strict=False) if r is not None]
+                    self.cache.put_many(done)
+                    raise
                 encoded = [encode(r) for r in results]
                 self.cache.put_many(zip([k for k, _ in part], encoded, strict=True))
                 found.update(zip([k for k, _ in part], encoded, strict=True))
@@ -299,13 +307,13 @@ def run_evaluation(cfg: RunConfig, model: Model | None = None) -> RunResult:
         model = load_model(
             cfg.model, batch_size=cfg.batch_size, dtype=cfg.dtype, quiet=cfg.quiet, **cfg.model_options
         )
-    if not model.supports_loglikelihood:
-        mc = sorted({s.name for s in suites for sub in s.spec.subsets if sub.task == "multiple_choice"})
-        if mc:
-            raise UserError(
-                f"--model {model.info.spec}: this backend has no log-likelihoods, so it cannot run "
-                f"multiple-choice suite(s): {', '.join(mc)}"
-            )
+    mc = sorted({s.name for s in suites for sub in s.spec.subsets if sub.task == "multiple_choice"})
+    if mc and not model.supports_loglikelihood:
+        why = getattr(model, "loglikelihood_unsupported", None)
+        raise UserError(
+            f"--model {model.info.spec}: this backend has no log-likelihoods, so it cannot run "
+            f"multiple-choice suite(s): {', '.join(mc)}" + (f" ({why})" if why else "")
+        )
     load_s = time.perf_counter() - t0
     cache = ResultCache(((cfg.cache_dir or cache_root()) / "results.sqlite") if cfg.use_cache else None)
     engine = _Engine(model, cache, cfg)
