@@ -80,6 +80,9 @@ def _classify_refusals(args: argparse.Namespace) -> int:
         cv = info.get("cv_accuracy")
         cv_text = f", cv accuracy {cv:.3f}" if isinstance(cv, float) else ""
         rate = (counts["refusal"] + counts["partial_refusal"]) / len(rows) if rows else 0.0
+        unparsed = info.get("n_unparsed_fallback")
+        if unparsed:
+            cv_text += f", {unparsed} judge answers unparsed (default detector used)"
         print(
             f"classified {len(rows)} responses: {counts['compliance']} compliance, {counts['refusal']} refusal, "
             f"{counts['partial_refusal']} partial_refusal (refusal rate {rate:.3f}); "
