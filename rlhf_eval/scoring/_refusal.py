@@ -278,7 +278,12 @@ def load_training_data(path: str | os.PathLike[str] | None = None) -> list[dict[
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{p}:{lineno}: invalid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{p}:{lineno}: expected a JSON object")
             for key in ("prompt", "response", "label", "style"):
                 if not isinstance(row.get(key), str):
                     raise UserError(f"{p}:{lineno}: field {key!r} missing or not a string")

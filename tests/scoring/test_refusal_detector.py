@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from rlhf_eval.errors import UserError
 from rlhf_eval.scoring import RefusalDetector, default_detector
 from rlhf_eval.scoring._refusal import (
     CLASSES,
@@ -180,3 +182,22 @@ def test_cross_validate_and_held_out_style_reports() -> None:
     loso = held_out_style_eval(rows)
     assert loso["accuracy"] >= 0.8
     assert set(loso["per_style"]) == {r["style"] for r in rows}
+
+
+def test_training_file_errors_name_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "train.jsonl"
+    bad.write_text('{"prompt": "p", "response": "r", "label": "refusal", "style": "s"}\n{"prompt": "p"}\n')
+    with pytest.raises(UserError, match=r"train.jsonl:2: field 'response'"):
+        load_training_data(bad)
+    bad.write_text('{"prompt": "p", "response": "r", "label": "maybe", "style": "s"}\n')
+    with pytest.raises(UserError, match="label 'maybe'"):
+        load_training_data(bad)
+
+
+def test_fits_on_a_custom_training_file(tmp_path: Path) -> None:
+    rows = load_training_data()[::4]
+    path = tmp_path / "small.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    det = RefusalDetector.from_training_data(path)
+    assert det.n_train == len(rows) and det.data_hash != default_detector().data_hash
+    assert det.predict(None, ["I'm sorry, but I can't help with that."]) == ["refusal"]
