@@ -72,6 +72,10 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
+                if not line.endswith("\n"):  # only the last line can lack its newline
+                    raise UserError(
+                        f"{p}:{lineno}: truncated (the last line is cut mid-JSON; was the run interrupted?)"
+                    ) from None
                 raise UserError(f"{p}:{lineno}: invalid JSON ({exc.msg})") from None
             if not isinstance(obj, dict):
                 raise UserError(f"{p}:{lineno}: expected a JSON object, got {type(obj).__name__}")

@@ -6,14 +6,13 @@ reported as a one-line :class:`UserError` naming the file, line and field.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlhf_eval._io import read_json
+from rlhf_eval._io import iter_jsonl, read_json
 from rlhf_eval.errors import UserError
 
 KINDS = ("proportion", "mean", "ece")
@@ -88,54 +87,41 @@ def _read_samples(run: Run) -> int:
     path = run.samples_path
     first_line: dict[tuple[str, str], int] = {}
     lineno = 0
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if not line.endswith("\n") and not fh.read().strip():
-                    raise UserError(
-                        f"{path}:{lineno}: truncated (the last line is cut mid-JSON; was the run interrupted?)"
-                    ) from None
-                raise UserError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise UserError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-            suite, item_id = obj.get("suite"), obj.get("item_id")
-            if not isinstance(suite, str) or not suite:
-                raise UserError(f"{path}:{lineno}: field 'suite' missing or not a string")
-            if not isinstance(item_id, (str, int)) or isinstance(item_id, bool) or item_id == "":
-                raise UserError(f"{path}:{lineno}: field 'item_id' missing or not a string")
-            key = (suite, str(item_id))
-            if key in first_line:
-                raise UserError(
-                    f"{path}:{lineno}: duplicate item_id {key[1]!r} in suite {suite!r} "
-                    f"(first on line {first_line[key]})"
-                )
-            first_line[key] = lineno
-            metrics = obj.get("metrics", {})
-            if metrics is None:
-                metrics = {}
-            if not isinstance(metrics, dict):
-                raise UserError(f"{path}:{lineno}: field 'metrics' must be an object")
-            meta = obj.get("meta") or {}
-            if not isinstance(meta, dict):
-                raise UserError(f"{path}:{lineno}: field 'meta' must be an object")
-            cluster = None
-            for name in ("cluster", "pair_id"):
-                if meta.get(name) is not None:
-                    cluster = f"{name}:{meta[name]}"
-                    break
-            category = obj.get("category")
-            run.samples.setdefault(suite, {})[key[1]] = Sample(
-                line=lineno,
-                category="default" if category is None else str(category),
-                metrics=metrics,
-                cluster=cluster,
+    for lineno, obj in iter_jsonl(path):
+        suite, item_id = obj.get("suite"), obj.get("item_id")
+        if not isinstance(suite, str) or not suite:
+            raise UserError(f"{path}:{lineno}: field 'suite' missing or not a string")
+        if not isinstance(item_id, (str, int)) or isinstance(item_id, bool) or item_id == "":
+            raise UserError(f"{path}:{lineno}: field 'item_id' missing or not a string")
+        key = (suite, str(item_id))
+        if key in first_line:
+            raise UserError(
+                f"{path}:{lineno}: duplicate item_id {key[1]!r} in suite {suite!r} "
+                f"(first on line {first_line[key]})"
             )
-            if obj.get("suite_version") is not None:
-                run.versions.setdefault(suite, str(obj["suite_version"]))
+        first_line[key] = lineno
+        metrics = obj.get("metrics", {})
+        if metrics is None:
+            metrics = {}
+        if not isinstance(metrics, dict):
+            raise UserError(f"{path}:{lineno}: field 'metrics' must be an object")
+        meta = obj.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise UserError(f"{path}:{lineno}: field 'meta' must be an object")
+        cluster = None
+        for name in ("cluster", "pair_id"):
+            if meta.get(name) is not None:
+                cluster = f"{name}:{meta[name]}"
+                break
+        category = obj.get("category")
+        run.samples.setdefault(suite, {})[key[1]] = Sample(
+            line=lineno,
+            category="default" if category is None else str(category),
+            metrics=metrics,
+            cluster=cluster,
+        )
+        if obj.get("suite_version") is not None:
+            run.versions.setdefault(suite, str(obj["suite_version"]))
     return lineno
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from rlhf_eval._io import iter_jsonl
 from rlhf_eval.errors import UserError
 from rlhf_eval.scoring._base import ItemMetrics, MetricDef, Sample, register
 
@@ -274,22 +275,13 @@ def load_training_data(path: str | os.PathLike[str] | None = None) -> list[dict[
     """The labelled responses (fields prompt, response, label, style); bad rows are a UserError."""
     p = Path(path) if path is not None else DATA_PATH
     rows: list[dict[str, Any]] = []
-    with p.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{p}:{lineno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{p}:{lineno}: expected a JSON object")
-            for key in ("prompt", "response", "label", "style"):
-                if not isinstance(row.get(key), str):
-                    raise UserError(f"{p}:{lineno}: field {key!r} missing or not a string")
-            if row["label"] not in CLASSES:
-                raise UserError(f"{p}:{lineno}: label {row['label']!r} is not one of {list(CLASSES)}")
-            rows.append(row)
+    for lineno, row in iter_jsonl(p):
+        for key in ("prompt", "response", "label", "style"):
+            if not isinstance(row.get(key), str):
+                raise UserError(f"{p}:{lineno}: field {key!r} missing or not a string")
+        if row["label"] not in CLASSES:
+            raise UserError(f"{p}:{lineno}: label {row['label']!r} is not one of {list(CLASSES)}")
+        rows.append(row)
     return rows
 
 

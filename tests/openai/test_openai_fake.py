@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeServer, FaultProxy, fake_token_logprob, write_suite
+from openai_helpers import FakeServer, FaultProxy, fake_token_logprob, write_suite
 
 from rlhf_eval.cli import main
 from rlhf_eval.errors import BackendError, UserError
@@ -179,7 +179,7 @@ def test_final_4xx_is_not_retried() -> None:
 
 
 def test_server_down_is_a_backend_error(tmp_path: Path) -> None:
-    from conftest import free_port
+    from openai_helpers import free_port
 
     with pytest.raises(BackendError, match="connection error"):
         OpenAIModel(f"http://127.0.0.1:{free_port()}/v1", "m", policy=FAST, max_retries=1)

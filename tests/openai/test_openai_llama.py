@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SERVED_NAME, FaultProxy, write_suite
+from openai_helpers import SERVED_NAME, FaultProxy, write_suite
 
 from rlhf_eval.cli import main
 from rlhf_eval.models import GenerateRequest, LoglikelihoodRequest
@@ -122,18 +122,18 @@ def test_faults_through_a_proxy_give_identical_results(llama_server: str, tmp_pa
             model=OpenAIModel(direct.url, SERVED_NAME, policy=FAST),
         )
         ll_clean = _aligned(direct.url).loglikelihood(lls)
-    # run: 1 GET /models, 2-4 the probe (2 faults), 5-13 six chats (3 faults);
-    # then a new model: 14 GET /models, 15-21 four echo completions (3 faults).
+    # run (generate only, so no log-likelihood probe): 1 GET /models, 2-12 six chats (5 faults);
+    # then a new model: 13 GET /models, 14-20 four echo completions (3 faults).
     # The timeout covers the slowest request on a loaded 2-core machine; the stall outlasts it.
-    faults = {2: "500", 3: "429", 5: "stall", 6: "truncate", 7: "drop", 15: "bad_json", 17: "drop", 19: "500"}
+    faults = {2: "500", 3: "429", 5: "stall", 6: "truncate", 7: "drop", 14: "bad_json", 16: "drop", 18: "500"}
     with FaultProxy(upstream=llama_server, faults=faults, stall_s=12.0) as proxy:
         run_evaluation(
             RunConfig(out=tmp_path / "b", cache_dir=tmp_path / "cb", **cfg),  # type: ignore[arg-type]
             model=OpenAIModel(proxy.url, SERVED_NAME, policy=FAST, timeout=10.0, concurrency=3),
         )
-        assert len(proxy.log) == 13
+        assert len(proxy.log) == 12
         got = _aligned(proxy.url).loglikelihood(lls)
-        assert len(proxy.log) == 21
+        assert len(proxy.log) == 20
     a, b = _samples(tmp_path / "a"), _samples(tmp_path / "b")
     assert [s["item_id"] for s in b] == [f"g{i}" for i in range(6)] and a == b
     assert [r.logprob for r in got] == pytest.approx([r.logprob for r in ll_clean], abs=1e-4)
