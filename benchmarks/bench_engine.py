@@ -11,34 +11,25 @@ largest per-choice log-likelihood difference; then greedy generation of 64 new t
 from __future__ import annotations
 
 import argparse
-import random
 import time
 from typing import Any
 
 
-def mc_requests(n: int, seed: int = 0) -> list[tuple[str, str]]:
-    """n four-choice questions (arithmetic and word facts) as (context, continuation) pairs."""
-    rng = random.Random(seed)
+def mc_requests(n: int, tokenizer: Any) -> list[tuple[str, str]]:
+    """(context, continuation) pairs of the first n built-in multiple-choice items.
+
+    Items come from the capability and honesty suites, rendered with the model's chat
+    template exactly as `rlhf-eval run` sends them.
+    """
+    from rlhf_eval.suites import load_suite
+
+    items = [it for name in ("capability", "honesty") for it in load_suite(name).items if it.choices]
     out: list[tuple[str, str]] = []
-    words = ["river", "mountain", "library", "orchestra", "volcano", "glacier", "harbour", "meadow"]
-    for i in range(n):
-        a, b = rng.randint(2, 99), rng.randint(2, 99)
-        if i % 2:
-            ctx = f"Question: What is {a} plus {b}?\nAnswer:"
-            opts = [a + b, a + b + 1, a + b - 1, a * b]
-            conts = [f" {o}" for o in opts]
-        else:
-            w = rng.choice(words)
-            ctx = (
-                f"Question: Which sentence best describes a {w} in a short phrase of plain English?\nAnswer:"
-            )
-            conts = [
-                f" A {w} is a natural or built place people often visit.",
-                f" A {w} is a kind of number.",
-                f" A {w} is a colour of the rainbow.",
-                f" A {w} is a verb meaning to run quickly.",
-            ]
-        out += [(ctx, c) for c in conts]
+    for it in items[:n]:
+        ctx = tokenizer.apply_chat_template(
+            [{"role": "user", "content": it.prompt}], tokenize=False, add_generation_prompt=True
+        )
+        out += [(ctx, c) for c in it.choices or []]
     return out
 
 
@@ -71,7 +62,7 @@ def time_it(fn: Any) -> tuple[float, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--items", type=int, default=200)
+    ap.add_argument("--items", type=int, default=200, help="multiple-choice items (each 4-6 choices)")
     ap.add_argument("--gen-items", type=int, default=16)
     ap.add_argument("--lm-eval-batch-sizes", default="1,8,32,64")
     ap.add_argument("--batch-size", type=int, default=32, help="our batch size for log-likelihoods")
@@ -87,9 +78,10 @@ def main() -> None:
 
     torch.set_num_threads(torch.get_num_threads())
     folder = str(ensure_converted("smollm2-135m-instruct"))
-    reqs = mc_requests(args.items)
+    ours_model = HFModel(folder, batch_size=args.batch_size)
+    reqs = mc_requests(args.items, ours_model.tok)
     print(f"model: embedded SmolLM2-135M-Instruct ({folder}); torch threads {torch.get_num_threads()}")
-    print(f"log-likelihood: {args.items} questions x 4 choices = {len(reqs)} requests")
+    print(f"log-likelihood: {args.items} built-in multiple-choice items = {len(reqs)} (context, choice) requests")
 
     # lm-eval at its best batch size
     best: tuple[float, int, list[float]] | None = None
@@ -104,7 +96,6 @@ def main() -> None:
             best = (secs, bs, [float(r[0]) for r in res])
         del lm
     assert best is not None
-    ours_model = HFModel(folder, batch_size=args.batch_size)
     ours_reqs = [LoglikelihoodRequest(c, x) for c, x in reqs]
     ours_model.loglikelihood(ours_reqs[:8])  # warm-up, like lm-eval's model load
     secs, ours = time_it(lambda: ours_model.loglikelihood(ours_reqs))
@@ -112,7 +103,14 @@ def main() -> None:
     diffs = [abs(a.logprob - b) for a, b in zip(ours, best[2], strict=True)]
 
     def preds(lls: list[float]) -> list[int]:
-        return [max(range(4), key=lambda j, i=i: lls[i * 4 + j]) for i in range(len(lls) // 4)]
+        out, pos = [], 0
+        while pos < len(reqs):  # one item = the run of requests sharing a context
+            end = pos
+            while end < len(reqs) and reqs[end][0] == reqs[pos][0]:
+                end += 1
+            out.append(max(range(pos, end), key=lambda j: lls[j]))
+            pos = end
+        return out
 
     same = preds([r.logprob for r in ours]) == preds(best[2])
     print(

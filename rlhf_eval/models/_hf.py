@@ -10,10 +10,11 @@ the full-sequence logits lm-eval computes are most of its time and memory.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -264,9 +265,13 @@ class HFModel:
         import torch
 
         toks = [self._ll_tokens(r) for r in requests]
+        # identical (context, continuation) token pairs are computed once
+        first_of: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        same_as = [first_of.setdefault((tuple(c), tuple(x)), k) for k, (c, x) in enumerate(toks)]
         groups: dict[tuple[int, ...], list[int]] = {}
         for k, (ctx, _) in enumerate(toks):
-            groups.setdefault(tuple(ctx), []).append(k)
+            if same_as[k] == k:
+                groups.setdefault(tuple(ctx), []).append(k)
         span = {key: len(key) + max(len(toks[k][1]) for k in ks) for key, ks in groups.items()}
         keys = sorted(groups, key=lambda t: (-span[t], t))
         results: list[LoglikelihoodResult | None] = [None] * len(requests)
@@ -285,8 +290,11 @@ class HFModel:
             for k, res in scored:
                 results[k] = res
             if progress:
-                progress(len(scored))
-        return [r for r in results if r is not None]
+                progress(sum(len(groups[key]) for key in batch))
+        done = [results[same_as[k]] for k in range(len(requests))]
+        if progress and len(requests) > len(first_of):
+            progress(len(requests) - len(first_of))
+        return [r for r in done if r is not None]
 
     def _ll_batch(
         self,
@@ -306,27 +314,30 @@ class HFModel:
             ids[g, : len(key)] = torch.tensor(key)
             mask[g, : len(key)] = 1
         rows = [(g, k) for g, key in enumerate(batch) for k in groups[key]]
-        cont_width = max(len(toks[k][1]) - 1 for _, k in rows)
-        out = body(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=cont_width > 0)
+        multi = [(g, k) for g, k in rows if len(toks[k][1]) > 1]  # need a second pass
+        # right padding under a causal mask never affects real positions, so no attention mask:
+        # SDPA then takes its fast is_causal path (pad keys are masked in the second pass)
+        out = body(input_ids=ids.to(dev), use_cache=bool(multi))
         hidden = out[0]
         # the last context position predicts each continuation's first token
         h_first = hidden[
             torch.tensor([g for g, _ in rows]), torch.tensor([len(batch[g]) - 1 for g, _ in rows])
         ]
         pieces = [h_first]
-        if cont_width > 0:
-            cache = out[1]
-            gidx = torch.tensor([g for g, _ in rows], device=dev)
+        later_rows: list[tuple[int, int]] = []  # (g, k) in the order their later tokens are stacked
+        for part, last in _width_buckets(multi, lambda gk: len(toks[gk[1]][1]) - 1, 4 * self.batch_size):
+            # rows of similar continuation length share a pass, so little of it is padding
+            cache = out[1] if last else copy.deepcopy(out[1])
+            cont_width = max(len(toks[k][1]) - 1 for _, k in part)
+            gidx = torch.tensor([g for g, _ in part], device=dev)
             cache.batch_select_indices(gidx)
-            cids = torch.full((len(rows), cont_width), pad, dtype=torch.long)
-            cmask = torch.zeros((len(rows), cont_width), dtype=torch.long)
-            pos = torch.zeros((len(rows), cont_width), dtype=torch.long)
-            for r, (g, k) in enumerate(rows):
+            cids = torch.full((len(part), cont_width), pad, dtype=torch.long)
+            cmask = torch.zeros((len(part), cont_width), dtype=torch.long)
+            for r, (_, k) in enumerate(part):
                 inp = toks[k][1][:-1]
-                if inp:
-                    cids[r, : len(inp)] = torch.tensor(inp)
-                    cmask[r, : len(inp)] = 1
-                pos[r] = len(batch[g]) + torch.arange(cont_width)
+                cids[r, : len(inp)] = torch.tensor(inp)
+                cmask[r, : len(inp)] = 1
+            pos = torch.tensor([len(batch[g]) for g, _ in part])[:, None] + torch.arange(cont_width)[None, :]
             full_mask = torch.cat([mask.to(dev)[gidx], cmask.to(dev)], dim=1)
             h2 = body(
                 input_ids=cids.to(dev),
@@ -335,31 +346,55 @@ class HFModel:
                 **{self._cache_kw: cache},
                 use_cache=True,
             )[0]
-            sel_r = [r for r, (_, k) in enumerate(rows) for _ in toks[k][1][1:]]
-            sel_t = [t for _, k in rows for t in range(len(toks[k][1]) - 1)]
-            if sel_r:
-                pieces.append(h2[torch.tensor(sel_r), torch.tensor(sel_t)])
+            sel_r = [r for r, (_, k) in enumerate(part) for _ in toks[k][1][1:]]
+            sel_t = [t for _, k in part for t in range(len(toks[k][1]) - 1)]
+            pieces.append(h2[torch.tensor(sel_r), torch.tensor(sel_t)])
+            later_rows += part
         logits = head(torch.cat(pieces)).float()
         softcap = getattr(self.model.config, "final_logit_softcapping", None)
         if softcap:
             logits = torch.tanh(logits / softcap) * softcap
         logp = torch.log_softmax(logits, dim=-1)
-        # logit rows: every continuation's first token, then the later tokens row by row
-        flat_targets = [toks[k][1][0] for _, k in rows] + [x for _, k in rows for x in toks[k][1][1:]]
+        # logit rows: every continuation's first token, then the later tokens of each multi row
+        flat_targets = [toks[k][1][0] for _, k in rows] + [x for _, k in later_rows for x in toks[k][1][1:]]
         tgt = torch.tensor(flat_targets, device=logp.device)
         tok_lp = logp.gather(1, tgt[:, None])[:, 0].tolist()
         greedy = (logp.argmax(dim=-1) == tgt).tolist()
-        out_rows: list[tuple[int, LoglikelihoodResult]] = []
-        later = len(rows)
-        for r, (_, k) in enumerate(rows):
+        rest: dict[int, tuple[float, bool]] = {}
+        pos_later = len(rows)
+        for _, k in later_rows:
             n_rest = len(toks[k][1]) - 1
-            lp = tok_lp[r] + sum(tok_lp[later : later + n_rest])
-            ok = greedy[r] and all(greedy[later : later + n_rest])
-            later += n_rest
+            rest[k] = (
+                sum(tok_lp[pos_later : pos_later + n_rest]),
+                all(greedy[pos_later : pos_later + n_rest]),
+            )
+            pos_later += n_rest
+        out_rows: list[tuple[int, LoglikelihoodResult]] = []
+        for r, (_, k) in enumerate(rows):
+            lp, ok = rest.get(k, (0.0, True))
             out_rows.append(
-                (k, LoglikelihoodResult(logprob=float(lp), is_greedy=bool(ok), n_tokens=n_rest + 1))
+                (
+                    k,
+                    LoglikelihoodResult(
+                        logprob=float(tok_lp[r] + lp),
+                        is_greedy=bool(greedy[r] and ok),
+                        n_tokens=len(toks[k][1]),
+                    ),
+                )
             )
         return out_rows
+
+
+def _width_buckets(
+    rows: list[tuple[int, int]], width: Callable[[tuple[int, int]], int], max_rows: int
+) -> list[tuple[list[tuple[int, int]], bool]]:
+    """Rows sorted by width (desc), cut where a bucket fills or the width halves; flags the last."""
+    buckets: list[list[tuple[int, int]]] = []
+    for row in sorted(rows, key=width, reverse=True):
+        if not buckets or len(buckets[-1]) >= max_rows or 2 * width(row) < width(buckets[-1][0]):
+            buckets.append([])
+        buckets[-1].append(row)
+    return [(b, i == len(buckets) - 1) for i, b in enumerate(buckets)]
 
 
 def _apply_stop(text: str, stop: Sequence[str]) -> str:
