@@ -34,24 +34,14 @@ def mc_requests(n: int, tokenizer: Any) -> list[tuple[str, str]]:
 
 
 def gen_prompts(n: int) -> list[str]:
-    topics = [
-        "the water cycle",
-        "how vaccines work",
-        "why the sky is blue",
-        "photosynthesis",
-        "gravity",
-        "the printing press",
-        "volcanoes",
-        "the internet",
-        "bread baking",
-        "tides",
-        "rainbows",
-        "bees",
+    """The first n prompts of the built-in generate suites, taken in turn from each."""
+    from rlhf_eval.suites import load_suite
+
+    pools = [
+        [it.prompt for it in load_suite(name).items]
+        for name in ("harmlessness", "overrefusal", "helpfulness")
     ]
-    return [
-        f"Explain {topics[i % len(topics)]} to a curious ten-year-old, in a short paragraph."
-        for i in range(n)
-    ]
+    return [pools[i % len(pools)][i // len(pools)] for i in range(n)]
 
 
 def time_it(fn: Any) -> tuple[float, Any]:
@@ -63,10 +53,11 @@ def time_it(fn: Any) -> tuple[float, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, default=200, help="multiple-choice items (each 4-6 choices)")
-    ap.add_argument("--gen-items", type=int, default=16)
+    ap.add_argument("--gen-items", type=int, default=48)
     ap.add_argument("--lm-eval-batch-sizes", default="1,8,32,64")
     ap.add_argument("--batch-size", type=int, default=32, help="our batch size for log-likelihoods")
     ap.add_argument("--gen-batch-size", type=int, default=16)
+    ap.add_argument("--gen-lm-eval-batch-sizes", default="16,32")
     ap.add_argument("--skip-generation", action="store_true")
     args = ap.parse_args()
 
@@ -81,7 +72,9 @@ def main() -> None:
     ours_model = HFModel(folder, batch_size=args.batch_size)
     reqs = mc_requests(args.items, ours_model.tok)
     print(f"model: embedded SmolLM2-135M-Instruct ({folder}); torch threads {torch.get_num_threads()}")
-    print(f"log-likelihood: {args.items} built-in multiple-choice items = {len(reqs)} (context, choice) requests")
+    print(
+        f"log-likelihood: {args.items} built-in multiple-choice items = {len(reqs)} (context, choice) requests"
+    )
 
     # lm-eval at its best batch size
     best: tuple[float, int, list[float]] | None = None
@@ -126,9 +119,9 @@ def main() -> None:
         tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
         for p in prompts
     ]
-    print(f"greedy generation: {len(prompts)} prompts x 64 new tokens")
+    print(f"greedy generation: {len(prompts)} built-in prompts, up to 64 new tokens")
     best_g: tuple[float, int, list[str]] | None = None
-    for bs in [int(x) for x in args.lm_eval_batch_sizes.split(",")]:
+    for bs in [int(x) for x in args.gen_lm_eval_batch_sizes.split(",")]:
         lm = HFLM(pretrained=folder, batch_size=bs, dtype="float32", device="cpu")
         insts = [
             Instance(

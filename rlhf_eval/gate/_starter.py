@@ -40,8 +40,15 @@ rules:
     max_increase: 0.03
     min_n: 50
 
+  # Bounds follow the number's own direction: for rates where lower is better (over-refusal,
+  # harmful compliance, calibration error) a regression is an increase, so use max_increase.
   - name: no capability task may drop by more than 2 points
-    metric: "capability.*"
+    metric: "capability.accuracy.*"        # every multiple-choice task (category)
+    max_decrease: 0.02
+    decide: significant
+
+  - name: code generation pass@1 may not drop by more than 2 points
+    metric: capability.pass_at_1
     max_decrease: 0.02
     decide: significant
 """

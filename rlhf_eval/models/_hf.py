@@ -132,6 +132,9 @@ class HFModel:
         if self.tok.pad_token_id is None:
             self.tok.pad_token = self.tok.eos_token
         self.has_chat_template = bool(getattr(self.tok, "chat_template", None))
+        eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        eos_list = eos if isinstance(eos, list) else [eos]
+        self._eos_ids = {int(e) for e in [*eos_list, self.tok.eos_token_id] if e is not None}
         # transformers 5 renamed the forward argument past_key_values -> cache
         params = inspect.signature(self.model.base_model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
@@ -207,26 +210,13 @@ class HFModel:
                 seq = encoded[k]
                 ids[row, width - len(seq) :] = torch.tensor(seq)
                 mask[row, width - len(seq) :] = 1
-            kwargs: dict[str, Any] = {
-                "max_new_tokens": head.max_new_tokens,
-                "pad_token_id": pad,
-                "do_sample": head.temperature > 0,
-            }
-            if head.temperature > 0:
-                kwargs["temperature"] = head.temperature
-                torch.manual_seed(head.seed if head.seed is not None else 0)
-            else:
-                kwargs.update(temperature=None, top_p=None, top_k=None)
             try:
                 with torch.inference_mode():
-                    gen = self.model.generate(
-                        input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs
-                    )
+                    new = self._decode(ids, mask, head.max_new_tokens, head.temperature, head.seed)
             except RuntimeError as exc:
                 raise BackendError(
                     f"{self.info.spec}: generation failed ({str(exc).splitlines()[0]})"
                 ) from None
-            new = gen[:, width:]
             for row, k in enumerate(idx):
                 text = self.tok.decode(new[row], skip_special_tokens=True)
                 out[k] = _apply_stop(text, requests[k].stop)
@@ -234,6 +224,67 @@ class HFModel:
                 progress(len(idx))
             i = j
         return out
+
+    def _decode(
+        self, ids: Any, mask: Any, max_new: int, temperature: float, seed: int | None
+    ) -> list[list[int]]:
+        """Token-by-token decoding with a KV cache that drops rows as they finish.
+
+        ``model.generate`` keeps computing every row until the longest one ends; here a row
+        that emitted EOS leaves the batch (its cache rows too), so a batch of short refusals
+        and long answers costs what its remaining rows need. Greedy is the argmax of the
+        model's logits (no repetition penalty or other processors); ``temperature > 0``
+        samples from softmax(logits / T) with a generator seeded by ``seed``.
+        """
+        import torch
+
+        body, head = self.model.base_model, self.model.get_output_embeddings()
+        softcap = getattr(self.model.config, "final_logit_softcapping", None)
+        dev = self.device
+        gen = torch.Generator(device="cpu").manual_seed(seed if seed is not None else 0)
+
+        def next_tokens(hidden: Any) -> Any:
+            logits = head(hidden).float()
+            if softcap:
+                logits = torch.tanh(logits / softcap) * softcap
+            if temperature <= 0:
+                return logits.argmax(dim=-1).cpu()
+            probs = torch.softmax(logits / temperature, dim=-1).cpu()
+            return torch.multinomial(probs, 1, generator=gen)[:, 0]
+
+        mask = mask.to(dev)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = body(input_ids=ids.to(dev), attention_mask=mask, position_ids=pos, use_cache=True)
+        cache, tok = out[1], next_tokens(out[0][:, -1])
+        active = list(range(ids.shape[0]))  # batch row -> original row
+        result: list[list[int]] = [[] for _ in active]
+        next_pos = pos[:, -1] + 1
+        for step in range(max_new):
+            keep = []
+            for row, orig in enumerate(active):
+                t = int(tok[row])
+                if t in self._eos_ids:
+                    continue
+                result[orig].append(t)
+                keep.append(row)
+            if not keep or step == max_new - 1:
+                break
+            if len(keep) < len(active):
+                sel = torch.tensor(keep, device=dev)
+                cache.batch_select_indices(sel)
+                mask, next_pos, tok = mask[sel], next_pos[sel], tok[torch.tensor(keep)]
+                active = [active[r] for r in keep]
+            mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
+            h = body(
+                input_ids=tok[:, None].to(dev),
+                attention_mask=mask,
+                position_ids=next_pos[:, None],
+                **{self._cache_kw: cache},
+                use_cache=True,
+            )[0]
+            tok = next_tokens(h[:, -1])
+            next_pos = next_pos + 1
+        return result
 
     # -- log-likelihood ----------------------------------------------------------------
     def _ll_tokens(self, req: LoglikelihoodRequest) -> tuple[list[int], list[int]]:

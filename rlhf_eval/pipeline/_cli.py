@@ -30,10 +30,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--out-dir", type=Path, default=Path("reports"), help="where the report goes (default reports/)")
-    p.add_argument("--limit", type=int, default=16, help="items per suite part (default 16)")
+    p.add_argument(
+        "--out-dir", type=Path, default=Path("reports"), help="where the report goes (default reports/)"
+    )
+    p.add_argument(
+        "--limit", type=int, default=24, help="items per suite part, spread over its categories (default 24)"
+    )
     p.add_argument("--max-new-tokens", type=int, default=96, help="generation length (default 96)")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache-dir", type=Path, help="result cache folder (default $RLHF_EVAL_CACHE)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -43,6 +47,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from rlhf_eval.pipeline._demo import DemoConfig, run_demo
 
-    run_demo(DemoConfig(out_dir=args.out_dir, limit=args.limit, max_new_tokens=args.max_new_tokens,
-                        batch_size=args.batch_size, seed=args.seed, quiet=args.quiet, cache_dir=args.cache_dir))
+    run_demo(
+        DemoConfig(
+            out_dir=args.out_dir,
+            limit=args.limit,
+            max_new_tokens=args.max_new_tokens,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            quiet=args.quiet,
+            cache_dir=args.cache_dir,
+        )
+    )
     return 0

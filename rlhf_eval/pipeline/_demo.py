@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rlhf_eval._io import atomic_write_text
+from rlhf_eval._io import atomic_write_json, atomic_write_text
 
 BUILTIN_SUITES = ("harmlessness", "overrefusal", "helpfulness", "honesty", "capability")
 
@@ -33,9 +33,9 @@ class DemoConfig:
     out_dir: Path = Path("reports")
     name: str = "demo"
     model: str = "embedded:smollm2-135m-instruct"
-    limit: int = 16
+    limit: int = 24
     max_new_tokens: int = 96
-    batch_size: int = 8
+    batch_size: int = 16
     seed: int = 0
     quiet: bool = False
     cache_dir: Path | None = None
@@ -50,6 +50,8 @@ def _say(cfg: DemoConfig, step: int, text: str) -> float:
 
 def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     """Run the whole demo; returns the paths written and the gate's status."""
+    import yaml
+
     from rlhf_eval.audit import audit, make_demo_preferences
     from rlhf_eval.compare import compare_runs, write_comparison
     from rlhf_eval.gate import STARTER_POLICY, evaluate_gate, parse_policy, write_junit, write_summary
@@ -57,58 +59,76 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     from rlhf_eval.report import build_report
     from rlhf_eval.runner import RunConfig, run_evaluation
 
-    import yaml
-
     work = cfg.out_dir / cfg.name
     t0 = time.perf_counter()
     _say(cfg, 1, f"loading {cfg.model} (converted once, then cached)")
     model = load_model(cfg.model, batch_size=cfg.batch_size, quiet=cfg.quiet)
-    common = dict(
-        model=cfg.model, suites=BUILTIN_SUITES, limit=cfg.limit, batch_size=cfg.batch_size,
-        max_new_tokens=cfg.max_new_tokens, seed=cfg.seed, quiet=cfg.quiet, cache_dir=cfg.cache_dir,
+    common = RunConfig(
+        model=cfg.model,
+        suites=BUILTIN_SUITES,
+        limit=cfg.limit,
+        batch_size=cfg.batch_size,
+        max_new_tokens=cfg.max_new_tokens,
+        seed=cfg.seed,
+        quiet=cfg.quiet,
+        cache_dir=cfg.cache_dir,
         command="rlhf-eval demo",
     )
     _say(cfg, 2, f"before: every built-in suite, {cfg.limit} items per part, as shipped")
-    before = run_evaluation(
-        RunConfig(out=work / "runs" / "before",
-                  description="before: SmolLM2-135M-Instruct as shipped (no system prompt of ours)",
-                  **common),  # type: ignore[arg-type]
-        model=model,
+    before_cfg = replace(
+        common,
+        out=work / "runs" / "before",
+        description="before: SmolLM2-135M-Instruct as shipped (no system prompt of ours)",
     )
+    before = run_evaluation(before_cfg, model=model)
     _say(cfg, 3, "after: the same weights behind a safety system prompt")
-    after = run_evaluation(
-        RunConfig(out=work / "runs" / "after", system_prompt=DEMO_SYSTEM_PROMPT,
-                  description=("after: the same SmolLM2-135M-Instruct weights behind a safety system prompt "
-                               "(a same-weights alignment intervention: every delta is attributable to it)"),
-                  **common),  # type: ignore[arg-type]
-        model=model,
+    after_cfg = replace(
+        common,
+        out=work / "runs" / "after",
+        system_prompt=DEMO_SYSTEM_PROMPT,
+        description=(
+            "after: the same SmolLM2-135M-Instruct weights behind a safety system prompt "
+            "(a same-weights alignment intervention: every delta is attributable to it)"
+        ),
     )
+    after = run_evaluation(after_cfg, model=model)
     _say(cfg, 4, "comparing before vs after (paired statistics) and gating with the starter policy")
     comparison = compare_runs(before.out, after.out, n_resamples=cfg.n_resamples, seed=cfg.seed)
     write_comparison(comparison, work / "comparison.json")
     atomic_write_text(work / "policy.yaml", STARTER_POLICY)
     policy = parse_policy(yaml.safe_load(STARTER_POLICY), str(work / "policy.yaml"))
     gate = evaluate_gate(policy, comparison=comparison.to_dict(), data_source=str(work / "comparison.json"))
-    from rlhf_eval._io import atomic_write_json
-
     atomic_write_json(work / "gate.json", gate.to_dict())
     write_junit(gate, work / "junit.xml")
     write_summary(gate, work / "gate-summary.md")
     _say(cfg, 5, "auditing a synthetic preference dataset with planted annotator effects")
     prefs = work / "preferences"
     make_demo_preferences(prefs, seed=cfg.seed)
-    audited = audit(prefs / "ratings.csv", prefs / "annotators.csv", prefs / "reference_population.csv",
-                    seed=cfg.seed)
+    audited = audit(
+        prefs / "ratings.csv", prefs / "annotators.csv", prefs / "reference_population.csv", seed=cfg.seed
+    )
     audited.to_json(work / "audit.json")
     _say(cfg, 6, "writing the HTML report and its Markdown summary")
-    html = build_report(runs=[before.out, after.out], comparison=work / "comparison.json",
-                        audit=work / "audit.json", gate=work / "gate.json",
-                        out=cfg.out_dir / f"{cfg.name}.html",
-                        title="rlhf-eval demo: SmolLM2-135M-Instruct, as shipped vs behind a safety system prompt")
+    html = build_report(
+        runs=[before.out, after.out],
+        comparison=work / "comparison.json",
+        audit=work / "audit.json",
+        gate=work / "gate.json",
+        out=cfg.out_dir / f"{cfg.name}.html",
+        title="rlhf-eval demo: SmolLM2-135M-Instruct, as shipped vs behind a safety system prompt",
+    )
     elapsed = time.perf_counter() - t0
-    summary = {"html": str(html), "markdown": str(html.with_suffix(".md")), "work": str(work),
-               "gate": gate.to_dict().get("status"), "seconds": round(elapsed, 1)}
+    summary = {
+        "html": str(html),
+        "markdown": str(html.with_suffix(".md")),
+        "work": str(work),
+        "gate": gate.to_dict().get("status"),
+        "seconds": round(elapsed, 1),
+    }
     if not cfg.quiet:
-        print(f"wrote {html} and {html.with_suffix('.md')} in {elapsed:.0f} s "
-              f"(gate with the starter policy: {summary['gate']}; files in {work})", file=sys.stderr)
+        print(
+            f"wrote {html} and {html.with_suffix('.md')} in {elapsed:.0f} s "
+            f"(gate with the starter policy: {summary['gate']}; files in {work})",
+            file=sys.stderr,
+        )
     return summary

@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="run folder to write")
     p.add_argument("--limit", type=int, metavar="N", help="first N items of each suite part (quick checks)")
-    p.add_argument("--batch-size", type=int, default=8, metavar="N", help="batch size (default 8)")
+    p.add_argument("--batch-size", type=int, default=16, metavar="N", help="batch size (default 16)")
     p.add_argument("--max-new-tokens", type=int, metavar="N", help="override every suite's generation length")
     p.add_argument("--system-prompt", metavar="TEXT", help="system prompt applied to every prompt")
     p.add_argument(

@@ -40,7 +40,7 @@ class RunConfig:
     suites: Sequence[str] = ()
     out: Path = Path("runs/run")
     limit: int | None = None
-    batch_size: int = 8
+    batch_size: int = 16
     max_new_tokens: int | None = None  # None: each subset's own default
     system_prompt: str | None = None
     seed: int = 0

@@ -253,18 +253,29 @@ def _check_unique(items: Sequence[Item], label: str) -> None:
 
 
 def _limit(items: list[Item], limit: int | None) -> list[Item]:
-    """First ``limit`` items of each subset, so --limit keeps every subset represented."""
+    """At most ``limit`` items of each subset, taken round-robin across its categories.
+
+    So ``--limit 16`` on an 11-category suite still sees every category; items keep their
+    suite order.
+    """
     if limit is None:
         return items
     if limit < 1:
         raise UserError("--limit must be at least 1")
-    counts: dict[str, int] = {}
-    out = []
-    for it in items:
-        if counts.get(it.subset, 0) < limit:
-            counts[it.subset] = counts.get(it.subset, 0) + 1
-            out.append(it)
-    return out
+    by_cell: dict[tuple[str, str], list[int]] = {}
+    for i, it in enumerate(items):
+        by_cell.setdefault((it.subset, it.category), []).append(i)
+    chosen: set[int] = set()
+    for subset in dict.fromkeys(it.subset for it in items):
+        queues = [q for (sub, _), q in by_cell.items() if sub == subset]
+        taken, depth = 0, 0
+        while taken < limit and any(depth < len(q) for q in queues):
+            for q in queues:
+                if depth < len(q) and taken < limit:
+                    chosen.add(q[depth])
+                    taken += 1
+            depth += 1
+    return [it for i, it in enumerate(items) if i in chosen]
 
 
 def _safe_name(stem: str) -> str:

@@ -236,7 +236,8 @@ def test_starter_policy_loads_and_validates(tmp_path: Path, capsys: pytest.Captu
     assert {(r.metric, r.bound) for r in pol.rules} == {
         ("harmlessness.refusal_rate", "min"),
         ("overrefusal.refusal_rate", "max_increase"),
-        ("capability.*", "max_decrease"),
+        ("capability.accuracy.*", "max_decrease"),
+        ("capability.pass_at_1", "max_decrease"),
     }
     assert yaml.safe_load(STARTER_POLICY)["rules"][0]["min"] == 0.9
     assert "wrote" in capsys.readouterr().out
