@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rlhf_eval.scoring._base import MetricDef, Sample
-from rlhf_eval.stats import bootstrap_ci, calibration_bins, wilson_interval
+from rlhf_eval.stats import bootstrap_ci, weighted_ece, wilson_interval
 
 N_BINS = 10
 
@@ -17,13 +17,9 @@ N_BINS = 10
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = N_BINS) -> float:
     """ECE with ``n_bins`` equal-width bins of the form (lo, hi]; weights are bin shares."""
     confidence = np.asarray(confidence, dtype=float)
-    correct = np.asarray(correct, dtype=float)
     if confidence.size == 0:
         return float("nan")
-    bins = calibration_bins(confidence, n_bins)
-    conf_sum = np.bincount(bins, weights=confidence, minlength=n_bins)
-    acc_sum = np.bincount(bins, weights=correct, minlength=n_bins)
-    return float(np.abs(acc_sum - conf_sum).sum() / confidence.size)
+    return float(weighted_ece(confidence, correct, np.ones(confidence.size), n_bins)[0])
 
 
 def _summary(kind: str, values: np.ndarray, extra: np.ndarray | None, seed: int) -> dict[str, Any]:
@@ -38,10 +34,12 @@ def _summary(kind: str, values: np.ndarray, extra: np.ndarray | None, seed: int)
         value = expected_calibration_error(values, extra)
         conf, corr = values, extra
 
-        def stat(idx: np.ndarray) -> np.ndarray:
-            return np.array([expected_calibration_error(conf[i], corr[i]) for i in idx])
+        def stat(idx: np.ndarray) -> np.ndarray:  # resampled index sets -> count weights, one matmul
+            counts = np.zeros(idx.shape)
+            np.add.at(counts, (np.arange(idx.shape[0])[:, None], idx), 1.0)
+            return weighted_ece(conf, corr, counts)
 
-        lo, hi = bootstrap_ci(values, stat, n_resamples=500, seed=seed)
+        lo, hi = bootstrap_ci(values, stat, n_resamples=2000, seed=seed)
     else:
         value = float(values.mean())
         lo, hi = bootstrap_ci(values, n_resamples=2000, seed=seed)
