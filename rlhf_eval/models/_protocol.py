@@ -24,7 +24,7 @@ class GenerateRequest:
     temperature: float = 0.0
     seed: int | None = None
     stop: tuple[str, ...] = ()
-    item_id: str = ""  # lookup key for the recorded backend; not part of the cache key
+    item_id: str = ""  # the item this answers (the recorded backend looks responses up by it)
 
 
 @dataclass(frozen=True)

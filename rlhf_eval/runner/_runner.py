@@ -139,6 +139,9 @@ class _Engine:
                 "temperature": r.temperature,
                 "seed": r.seed if r.temperature > 0 else None,
                 "stop": list(r.stop),
+                # a response belongs to its item: a recorded file may answer two items that
+                # share a prompt differently, so the item id is part of the request's identity
+                "item_id": r.item_id,
             }
             for r in requests
         ]

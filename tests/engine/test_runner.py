@@ -240,3 +240,29 @@ def test_backend_failure_exits_4(
     err = capsys.readouterr().err.strip()
     assert rc == 4, err
     assert "cannot load model" in err and len(err.splitlines()) == 1
+
+
+def test_recorded_responses_follow_item_ids_not_the_cache(tmp_path: Path) -> None:
+    items = tmp_path / "same.jsonl"
+    items.write_text('{"id": "a", "prompt": "Same prompt"}\n{"id": "b", "prompt": "Same prompt"}\n')
+    for n, (ra, rb) in enumerate([("one", "two"), ("three", "four")]):
+        rec = tmp_path / f"rec{n}.jsonl"
+        rec.write_text(f'{{"item_id": "a", "response": "{ra}"}}\n{{"item_id": "b", "response": "{rb}"}}\n')
+        out = tmp_path / f"o{n}"
+        rc = main(
+            [
+                "run",
+                "--model",
+                f"recorded:{rec}",
+                "--suite",
+                str(items),
+                "--out",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "c"),
+                "--quiet",
+            ]
+        )
+        assert rc == 0
+        got = [json.loads(x)["response"] for x in (out / "samples.jsonl").read_text().splitlines()]
+        assert got == [ra, rb]
