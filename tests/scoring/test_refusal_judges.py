@@ -115,7 +115,7 @@ class FakeChatModel:
         return self.answers[: len(requests)]
 
     def loglikelihood(self, requests: Sequence[object], progress: object = None) -> list[object]:
-        raise NotImplementedError
+        raise AssertionError("the chat judge only generates; it must never ask for log-likelihoods")
 
 
 def test_parse_judge_answer() -> None:
