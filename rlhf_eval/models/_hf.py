@@ -127,7 +127,11 @@ class HFModel:
             except Exception as exc:  # transformers raises many types for a bad folder
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise BackendError(f"hf:{name_or_path}: cannot load model ({first})") from None
+        from ._onednn import pack_linears
+
         self.model = model.to(self.device).eval()
+        n_parameters = int(sum(p.numel() for p in self.model.parameters()))
+        matmul = "onednn-packed" if pack_linears(self.model, self.device) else "aten"
         self.tok = tokenizer
         if self.tok.pad_token_id is None:
             self.tok.pad_token = self.tok.eos_token
@@ -156,7 +160,8 @@ class HFModel:
                 "dtype": str(self.model.dtype).replace("torch.", ""),
                 "device": self.device,
                 "architecture": type(self.model).__name__,
-                "n_parameters": int(sum(p.numel() for p in self.model.parameters())),
+                "n_parameters": n_parameters,
+                "matmul": matmul,
                 "chat_template": "model" if self.has_chat_template else "plain (see README)",
             },
         )
@@ -254,7 +259,9 @@ class HFModel:
 
         mask = mask.to(dev)
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = body(input_ids=ids.to(dev), attention_mask=mask, position_ids=pos, use_cache=True)
+        prealloc = _preallocated_cache(self.model.config, ids.shape[1] + max_new)
+        cache_arg = {} if prealloc is None else {self._cache_kw: prealloc}
+        out = body(input_ids=ids.to(dev), attention_mask=mask, position_ids=pos, use_cache=True, **cache_arg)
         cache, tok = out[1], next_tokens(out[0][:, -1])
         active = list(range(ids.shape[0]))  # batch row -> original row
         result: list[list[int]] = [[] for _ in active]
@@ -434,6 +441,15 @@ class HFModel:
                 )
             )
         return out_rows
+
+
+def _preallocated_cache(config: Any, capacity: int) -> Any | None:
+    """Our concatenation-free KV cache where the installed transformers supports it (5.x)."""
+    try:
+        from ._kvcache import preallocated_cache
+    except ImportError:  # transformers 4.x: no per-layer cache classes
+        return None
+    return preallocated_cache(config, capacity)
 
 
 def _width_buckets(

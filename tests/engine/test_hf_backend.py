@@ -9,13 +9,24 @@ import torch
 
 from rlhf_eval.models import GenerateRequest, HFModel, LoglikelihoodRequest, load_model
 
+_PLAIN: dict[str, torch.nn.Module] = {}
+
 
 def reference_loglikelihood(model: HFModel, context: str, continuation: str) -> float:
-    """Full-vocabulary logits over the whole sequence, one request at a time (lm-eval style)."""
+    """Full-vocabulary logits over the whole sequence, one request at a time (lm-eval style).
+
+    Computed by the checkpoint as transformers loads it (PyTorch's default kernels, no cache),
+    not by the backend's own (oneDNN-packed) copy.
+    """
+    from transformers import AutoModelForCausalLM
+
+    path = model.info.details["name_or_path"]
+    if path not in _PLAIN:
+        _PLAIN[path] = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     ctx, cont = model._ll_tokens(LoglikelihoodRequest(context, continuation))
     ids = torch.tensor([ctx + cont])
     with torch.no_grad():
-        logits = model.model(ids).logits[0]
+        logits = _PLAIN[path](ids).logits[0]
     logp = torch.log_softmax(logits.float(), dim=-1)
     return float(sum(logp[len(ctx) - 1 + t, tok] for t, tok in enumerate(cont)))
 
