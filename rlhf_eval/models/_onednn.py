@@ -80,4 +80,10 @@ def pack_linears(model: Any, device: str) -> bool:
         parent_name, _, attr = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, attr, PackedLinear(mod))
+    # The checkpoint's tensors may be views of one memory-mapped file that stays mapped (and
+    # resident) while any of them lives; copying the few left (embeddings, norms) lets it go.
+    # Measured on SmolLM2-135M: resident memory 1.45 GB -> 0.93 GB, the same as unpacked.
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            tensor.data = tensor.data.clone()
     return True
