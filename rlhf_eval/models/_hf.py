@@ -93,7 +93,11 @@ def weights_fingerprint(path: Path) -> str:
 
 
 class HFModel:
-    """A causal LM loaded with transformers (local folder or Hub id)."""
+    """A causal LM loaded with transformers (local folder or Hub id).
+
+    On CPU its float32 linear layers are swapped in place for oneDNN-packed ones (see
+    `_onednn`), including those of a `model=` passed in; ``RLHF_EVAL_ONEDNN=0`` keeps them.
+    """
 
     supports_loglikelihood = True
 
