@@ -270,20 +270,8 @@ def _proportion(data: Paired, spec: MetricSpec, params: Params, seed: int) -> di
             data,
             mde_paired_proportion(n, (n10 + n01) / n, params.alpha, POWER),
         )
-    else:
-        dist = _means_distribution(x, y, params, seed, clusters)
-        out = _stats(
-            x.mean(),
-            y.mean(),
-            _ci(dist[:, 0], params.alpha),
-            _ci(dist[:, 1], params.alpha),
-            _ci(dist[:, 2], params.alpha),
-            paired_permutation_test(x, y, params.n_resamples, seed, clusters),
-            "cluster_permutation",
-            "cluster_bootstrap",
-            data,
-            mde_from_se(_se(dist[:, 2]), params.alpha, POWER),
-        )
+    else:  # clustered items: resample and permute whole clusters, exactly as for means
+        out = _mean(data, params, seed)
     out["flips"] = _flips(data.ids, x, y, spec.higher_is_better)
     return out
 
