@@ -61,9 +61,27 @@ def weighted_ece(
     confidence: npt.ArrayLike, correct: npt.ArrayLike, weights: np.ndarray, n_bins: int = N_BINS
 ) -> np.ndarray:
     """ECE under each row of ``weights`` (shape ``(b, n)``, e.g. bootstrap counts); returns ``(b,)``."""
-    gaps = _bin_gaps(confidence, correct, n_bins)
-    w = np.atleast_2d(np.asarray(weights, dtype=float))
+    return _ece_of(np.atleast_2d(np.asarray(weights, dtype=float)), _bin_gaps(confidence, correct, n_bins))
+
+
+def _ece_of(w: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """ECE under each row of weights ``w`` ``(b, n)`` given the ``(n, n_bins)`` gap matrix."""
     return np.abs(w @ gaps).sum(axis=1) / w.sum(axis=1)
+
+
+def _paired_gaps(
+    conf_before: npt.ArrayLike,
+    correct_before: npt.ArrayLike,
+    conf_after: npt.ArrayLike,
+    correct_after: npt.ArrayLike,
+    n_bins: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gap matrices of the before and after runs, which must hold the same items."""
+    gb = _bin_gaps(conf_before, correct_before, n_bins)
+    ga = _bin_gaps(conf_after, correct_after, n_bins)
+    if gb.shape != ga.shape:
+        raise ValueError("before and after must have the same number of items")
+    return gb, ga
 
 
 def paired_ece_bootstrap(
@@ -78,15 +96,10 @@ def paired_ece_bootstrap(
     n_bins: int = N_BINS,
 ) -> np.ndarray:
     """Bootstrap replicates ``(B, 3)`` of ``[ECE before, ECE after, after - before]`` over paired items."""
-    gb = _bin_gaps(conf_before, correct_before, n_bins)
-    ga = _bin_gaps(conf_after, correct_after, n_bins)
-    if gb.shape != ga.shape:
-        raise ValueError("before and after must have the same number of items")
+    gb, ga = _paired_gaps(conf_before, correct_before, conf_after, correct_after, n_bins)
 
     def stat(w: np.ndarray) -> np.ndarray:
-        total = w.sum(axis=1)
-        eb = np.abs(w @ gb).sum(axis=1) / total
-        ea = np.abs(w @ ga).sum(axis=1) / total
+        eb, ea = _ece_of(w, gb), _ece_of(w, ga)
         return np.column_stack([eb, ea, ea - eb])
 
     return bootstrap_distribution(stat, gb.shape[0], n_resamples, seed, clusters)
@@ -108,8 +121,7 @@ def paired_ece_permutation_test(
     Under the null each item's (confidence, correct) pair is equally likely to have come
     from either run; swapping is linear in the per-bin sums, so each plan is a matmul.
     """
-    gb = _bin_gaps(conf_before, correct_before, n_bins)
-    ga = _bin_gaps(conf_after, correct_after, n_bins)
+    gb, ga = _paired_gaps(conf_before, correct_before, conf_after, correct_after, n_bins)
     n = gb.shape[0]
     if n == 0:
         return float("nan")
