@@ -140,7 +140,7 @@ def main() -> None:
         del lm
     assert best_g is not None
     greqs = [GenerateRequest(prompt=r, max_new_tokens=64) for r in rendered]
-    ours_model.generate(greqs[:4])  # warm-up, like lm-eval's model load
+    ours_model.generate(greqs[:4])  # warm-up, as for lm-eval above
     best_o: tuple[float, int, list[str]] | None = None
     for bs in [int(x) for x in args.gen_batch_sizes.split(",")]:
         ours_model.batch_size = bs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,12 @@ import torch
 
 from rlhf_eval.models import GenerateRequest, HFModel, LoglikelihoodRequest, load_model
 
-_PLAIN: dict[str, torch.nn.Module] = {}
+
+@functools.cache
+def _plain_model(path: str) -> torch.nn.Module:
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
 
 
 def reference_loglikelihood(model: HFModel, context: str, continuation: str) -> float:
@@ -18,15 +24,10 @@ def reference_loglikelihood(model: HFModel, context: str, continuation: str) -> 
     Computed by the checkpoint as transformers loads it (PyTorch's default kernels, no cache),
     not by the backend's own (oneDNN-packed) copy.
     """
-    from transformers import AutoModelForCausalLM
-
-    path = model.info.details["name_or_path"]
-    if path not in _PLAIN:
-        _PLAIN[path] = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     ctx, cont = model._ll_tokens(LoglikelihoodRequest(context, continuation))
     ids = torch.tensor([ctx + cont])
     with torch.no_grad():
-        logits = _PLAIN[path](ids).logits[0]
+        logits = _plain_model(model.info.details["name_or_path"])(ids).logits[0]
     logp = torch.log_softmax(logits.float(), dim=-1)
     return float(sum(logp[len(ctx) - 1 + t, tok] for t, tok in enumerate(cont)))
 
