@@ -10,12 +10,16 @@ Prints the build time, the HTML size and both as a ratio of the budget (< 1 is w
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from rlhf_eval.report import build_report
-from rlhf_eval.report._synthetic import write_all
+
+# the synthetic inputs are test fixtures, kept beside the report tests (not in the package)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "report"))
+from synthetic_inputs import write_all
 
 BUDGET_S = 10.0
 BUDGET_BYTES = 10_000_000

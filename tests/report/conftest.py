@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from rlhf_eval.report._synthetic import write_all
+from synthetic_inputs import write_all
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from synthetic_inputs import PAYLOADS
 
 from rlhf_eval._io import read_json
 from rlhf_eval.report import build_report, load_inputs, render_html, render_markdown
-from rlhf_eval.report._synthetic import PAYLOADS
 
 
 class _Links(HTMLParser):
