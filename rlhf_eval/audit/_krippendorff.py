@@ -123,7 +123,8 @@ class AlphaFeatures:
         de = expected_disagreement(nc, self.values, self.level)
         if self.level == "ordinal" and self.ordinal_exact:
             ranks = _midranks(nc)
-            o = s[:, self.n_cat :].reshape(-1, self.n_cat, self.n_cat)
+            # an explicit row count: with no categories (all ratings missing) -1 cannot be inferred
+            o = s[:, self.n_cat :].reshape(s.shape[0], self.n_cat, self.n_cat)
             do = 2.0 * ((o.sum(axis=2) * ranks**2).sum(axis=1) - np.einsum("bck,bc,bk->b", o, ranks, ranks))
         else:
             do = s[:, self.n_cat]
