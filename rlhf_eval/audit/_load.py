@@ -9,6 +9,7 @@ the column.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rlhf_eval._io import read_text
 from rlhf_eval.errors import UserError
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -50,12 +52,18 @@ _FALSE_WORDS = {"0", "false", "f", "no", "n", "safe", "harmless", ""}
 MAX_ATTRIBUTE_LEVELS = 50
 
 
-def read_table(source: str | os.PathLike[str], *, string_columns: Sequence[str] = ()) -> pd.DataFrame:
+def read_table(
+    source: str | os.PathLike[str], *, string_columns: Sequence[str] = (), allow_empty: bool = False
+) -> pd.DataFrame:
     """Read a CSV/TSV, JSONL, JSON, Parquet file or a ``datasets`` source into a DataFrame.
 
     ``source`` may be a file path, a folder written by ``datasets.Dataset.save_to_disk``, or
     ``hf:NAME[:SPLIT]`` for a Hub dataset (only where the Hub is reachable). Columns named in
     ``string_columns`` are read as strings so ids such as ``007`` keep their leading zeros.
+    Text files go through :func:`rlhf_eval._io.read_text` (a BOM and CRLF line ends are
+    read correctly; an empty file, a non-UTF-8 byte or an over-long line is a one-line error
+    naming the file and line). A table without rows (a header-only CSV) is an error unless
+    ``allow_empty``: every audit input needs at least one row.
     """
     text = os.fspath(source)
     if text.startswith("hf:"):
@@ -70,12 +78,17 @@ def read_table(source: str | os.PathLike[str], *, string_columns: Sequence[str] 
     try:
         if suffix in (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt"):
             sep = "\t" if suffix.startswith(".tsv") else ","
-            frame = pd.read_csv(path, sep=sep, dtype=dtypes, keep_default_na=True)
+            body = read_text(path, expect="a header row and one row per record")
+            frame = pd.read_csv(io.StringIO(body), sep=sep, dtype=dtypes, keep_default_na=True)
         elif suffix in (".jsonl", ".ndjson", ".jsonl.gz"):
-            frame = pd.read_json(path, lines=True, dtype=False)
+            body = read_text(path, expect="one JSON object per line")
+            frame = pd.read_json(io.StringIO(body), lines=True, dtype=False)
         elif suffix == ".json":
-            frame = pd.read_json(path, dtype=False)
+            body = read_text(path, expect="a JSON table of records", max_line_bytes=None)
+            frame = pd.read_json(io.StringIO(body), dtype=False)
         elif suffix in (".parquet", ".pq"):
+            if path.stat().st_size == 0:
+                raise UserError(f"{path}: empty file (expected a Parquet table)")
             frame = pd.read_parquet(path)
         else:
             raise UserError(
@@ -86,6 +99,8 @@ def read_table(source: str | os.PathLike[str], *, string_columns: Sequence[str] 
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{path}: cannot read as {suffix.lstrip('.')} ({first})") from None
+    if len(frame) == 0 and not allow_empty:
+        raise UserError(f"{path}: no rows (only a header)" if len(frame.columns) else f"{path}: no rows")
     return frame.reset_index(drop=True)
 
 

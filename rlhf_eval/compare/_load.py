@@ -87,7 +87,7 @@ def _read_samples(run: Run) -> int:
     path = run.samples_path
     first_line: dict[tuple[str, str], int] = {}
     lineno = 0
-    for lineno, obj in iter_jsonl(path):
+    for lineno, obj in iter_jsonl(path, allow_empty=False):
         suite, item_id = obj.get("suite"), obj.get("item_id")
         if not isinstance(suite, str) or not suite:
             raise UserError(f"{path}:{lineno}: field 'suite' missing or not a string")

@@ -86,14 +86,11 @@ class Policy:
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:
     """Read and validate a policy YAML file; any problem is a one-line UserError naming file and rule."""
-    p = Path(path)
+    from rlhf_eval._io import read_text  # local: keeps this edit inside the reader
+
     src = str(path)
-    if not p.is_file():
-        raise UserError(f"{src}: file not found")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{src}: not UTF-8 text") from None
+    # the shared reader: BOM, CRLF, non-UTF-8 bytes, over-long lines; parse_policy words emptiness
+    text = read_text(Path(path), allow_empty=True)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -28,7 +28,7 @@ class RecordedModel:
         p = Path(path)
         self.by_id: dict[str, str] = {}
         self.by_prompt: dict[str, str] = {}
-        for lineno, row in iter_jsonl(p):
+        for lineno, row in iter_jsonl(p, allow_empty=False):
             if "response" not in row or not isinstance(row["response"], str):
                 raise UserError(f"{p}:{lineno}: missing field 'response' (a string)")
             if "item_id" not in row and "prompt" not in row:

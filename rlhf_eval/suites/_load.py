@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from rlhf_eval._io import iter_jsonl
+from rlhf_eval._io import iter_jsonl, read_text
 from rlhf_eval.errors import UserError
 from rlhf_eval.suites._spec import DataSource, Item, SubsetSpec, Suite, SuiteSpec
 
@@ -72,7 +72,7 @@ def load_suites(refs: Sequence[str], *, limit: int | None = None) -> list[Suite]
 
 # -- spec suites -------------------------------------------------------------------------
 def _load_spec_suite(path: Path, limit: int | None) -> Suite:
-    text = _read_text(path)
+    text = read_text(path, expect="a suite spec: a YAML mapping with name, version and subsets")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -155,13 +155,6 @@ def _load_adapter_suite(name: str, source: str, limit: int | None) -> Suite:
 
 
 # -- rows and items ----------------------------------------------------------------------
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-
-
 def _read_rows(data: DataSource, base: Path) -> tuple[list[dict[str, Any]], str, str]:
     """Rows via `datasets` (local json/jsonl/csv/parquet or a Hub id), a label and a content hash."""
     import datasets
@@ -174,20 +167,64 @@ def _read_rows(data: DataSource, base: Path) -> tuple[list[dict[str, Any]], str,
         builder = _FILE_BUILDERS.get(path.suffix)
         if builder is None:
             raise UserError(f"{path}: unsupported data file type (use .jsonl, .json, .csv or .parquet)")
-        if path.suffix == ".jsonl":
-            for _ in iter_jsonl(path):  # line-precise errors before datasets sees the file
-                pass
+        _precheck(path)
         try:
             ds = datasets.load_dataset(builder, data_files=str(path), split="train", keep_in_memory=True)
         except Exception as exc:  # datasets raises many types for malformed files
-            raise UserError(f"{path}: cannot load ({str(exc).splitlines()[0][:200]})") from None
+            raise UserError(f"{path}: cannot load ({_first_line(exc)})") from None
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        return ds.to_list(), str(path), digest
+        return _nonempty(ds.to_list(), str(path)), str(path), digest
     try:
         ds = datasets.load_dataset(data.hub, data.config, split=data.split)
     except Exception as exc:
-        raise UserError(f"{data.hub}: cannot load from the Hub ({str(exc).splitlines()[0][:200]})") from None
-    return ds.to_list(), str(data.hub), hashlib.sha256(str(ds._fingerprint).encode()).hexdigest()
+        raise UserError(f"{data.hub}: cannot load from the Hub ({_first_line(exc)})") from None
+    rows = _nonempty(ds.to_list(), str(data.hub))
+    return rows, str(data.hub), hashlib.sha256(str(ds._fingerprint).encode()).hexdigest()
+
+
+def _precheck(path: Path) -> None:
+    """One-line errors for unreadable or empty items files, before `datasets` sees them.
+
+    Text files go through the shared reader (empty, not UTF-8, an over-long line, a bad
+    JSONL line); `datasets` reads a BOM and CRLF line ends correctly itself. Files without a
+    row (a header-only CSV, ``[]``, a zero-row Parquet table) would otherwise fail inside
+    `datasets` with a message about splits.
+    """
+    if path.suffix == ".jsonl":
+        for _ in iter_jsonl(path, allow_empty=False):
+            pass
+    elif path.suffix == ".csv":
+        text = read_text(path, expect="a header row and one item per row")
+        if sum(1 for line in text.split("\n") if line.strip()) < 2:
+            raise UserError(f"{path}: no items (only a header row)")
+    elif path.suffix == ".json":
+        text = read_text(path, expect="a JSON list of items", max_line_bytes=None)
+        if text.strip() in ("[]", "{}"):
+            raise UserError(f"{path}: no items (an empty JSON list)")
+    elif path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        if path.stat().st_size == 0:
+            raise UserError(f"{path}: empty file (expected a Parquet table of items)")
+        try:
+            n_rows = pq.ParquetFile(path).metadata.num_rows
+        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... for non-Parquet files
+            raise UserError(f"{path}: cannot read as Parquet ({_first_line(exc)})") from None
+        if n_rows == 0:
+            raise UserError(f"{path}: no items (a Parquet table with no rows)")
+
+
+def _nonempty(rows: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
+    """``rows``, or a one-line error when there are none (a header-only CSV, ``[]``)."""
+    if not rows:
+        raise UserError(f"{label}: no items (the file has no rows)")
+    return rows
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of an exception's message, at most 200 characters, never empty."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 _CORE = {"id", "prompt", "category", "choices", "gold"}
