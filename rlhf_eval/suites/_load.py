@@ -7,6 +7,7 @@ and field, so a bad suite fails before any model is loaded.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -167,9 +168,12 @@ def _read_rows(data: DataSource, base: Path) -> tuple[list[dict[str, Any]], str,
         builder = _FILE_BUILDERS.get(path.suffix)
         if builder is None:
             raise UserError(f"{path}: unsupported data file type (use .jsonl, .json, .csv or .parquet)")
-        _precheck(path)
+        parsed = _precheck(path)
         try:
-            ds = datasets.load_dataset(builder, data_files=str(path), split="train", keep_in_memory=True)
+            if parsed is not None:
+                ds = datasets.Dataset.from_list(parsed)
+            else:
+                ds = datasets.load_dataset(builder, data_files=str(path), split="train", keep_in_memory=True)
         except Exception as exc:  # datasets raises many types for malformed files
             raise UserError(f"{path}: cannot load ({_first_line(exc)})") from None
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -182,13 +186,15 @@ def _read_rows(data: DataSource, base: Path) -> tuple[list[dict[str, Any]], str,
     return rows, str(data.hub), hashlib.sha256(str(ds._fingerprint).encode()).hexdigest()
 
 
-def _precheck(path: Path) -> None:
+def _precheck(path: Path) -> list[dict[str, Any]] | None:
     """One-line errors for unreadable or empty items files, before `datasets` sees them.
 
     Text files go through the shared reader (empty, not UTF-8, an over-long line, a bad
     JSONL line); `datasets` reads a BOM and CRLF line ends correctly itself. Files without a
     row (a header-only CSV, ``[]``, a zero-row Parquet table) would otherwise fail inside
-    `datasets` with a message about splits.
+    `datasets` with a message about splits. A ``.json`` list of objects is returned parsed:
+    `datasets` sniffs the file's first bytes to tell a JSON list from JSON lines, and a list
+    that starts with much whitespace came back as one ``text`` column of whole rows.
     """
     if path.suffix == ".jsonl":
         for _ in iter_jsonl(path, allow_empty=False):
@@ -199,8 +205,14 @@ def _precheck(path: Path) -> None:
             raise UserError(f"{path}: no items (only a header row)")
     elif path.suffix == ".json":
         text = read_text(path, expect="a JSON list of items", max_line_bytes=None)
-        if text.strip() in ("[]", "{}"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return None  # maybe JSON lines in a .json file, which `datasets` reads
+        if data == [] or data == {}:
             raise UserError(f"{path}: no items (an empty JSON list)")
+        if isinstance(data, list) and all(isinstance(row, dict) for row in data):
+            return data
     elif path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -212,6 +224,7 @@ def _precheck(path: Path) -> None:
             raise UserError(f"{path}: cannot read as Parquet ({_first_line(exc)})") from None
         if n_rows == 0:
             raise UserError(f"{path}: no items (a Parquet table with no rows)")
+    return None
 
 
 def _nonempty(rows: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
