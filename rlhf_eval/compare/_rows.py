@@ -2,20 +2,25 @@
 
 Statistics by metric kind (see README.md in this folder for the reasoning):
 
-- ``proportion``: exact McNemar p-value, Newcombe (1998, method 10) interval for the
-  difference, Wilson intervals for each run, Connor (1987) MDE at the observed discordance.
-- ``mean``: paired percentile bootstrap of the mean difference, sign-flip permutation test,
-  t-test MDE from the SD of the differences.
+- ``proportion``: exact McNemar p-value; Newcombe (1998, method 10) interval for the
+  difference and Wilson intervals for each run, both on the effective sample size with
+  ``t_{G-1}`` quantiles (``rlhf_eval.stats.effective_*``); Connor (1987) MDE at the observed
+  discordance.
+- ``mean``: studentized (bootstrap-t) intervals never narrower than the t interval,
+  sign-flip permutation test, t-test MDE from the SD of the differences. A mean of 0/1
+  values gets the rate intervals.
 - ``ece``: paired bootstrap of ECE(after) - ECE(before) with a basic (reverse-percentile)
-  interval, within-item swap permutation test, MDE from the bootstrap standard error.
+  interval, within-item swap permutation test, MDE from the bootstrap standard error. Its
+  intervals are approximate at every n (``ci_approximate: true``).
 
-When items share a cluster (``meta.cluster`` / ``meta.pair_id``), every kind switches to
-the cluster bootstrap and cluster permutation test, since McNemar and Newcombe assume
-independent pairs.
+When items share a cluster (``meta.cluster`` / ``meta.pair_id``), the intervals use the
+design effect and resample whole clusters, and the test is the cluster permutation test,
+since McNemar assumes independent pairs.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -26,19 +31,21 @@ import numpy as np
 from rlhf_eval.compare._load import MetricSpec, Run, item_value
 from rlhf_eval.errors import UserError
 from rlhf_eval.stats import (
+    VALID_FROM_CLUSTERS,
+    Interval,
     basic_interval,
-    bootstrap_distribution,
     cluster_codes,
+    effective_newcombe_interval,
+    effective_wilson_interval,
     mcnemar_exact,
+    mde_detectable,
     mde_from_se,
     mde_paired_mean,
     mde_paired_proportion,
-    newcombe_paired_interval,
     paired_ece_bootstrap,
     paired_ece_permutation_test,
     paired_permutation_test,
-    percentile_interval,
-    wilson_interval,
+    studentized_mean_interval,
 )
 
 POWER = 0.8
@@ -185,9 +192,18 @@ def _empty_stats(spec: MetricSpec) -> dict[str, Any]:
         "significant": False,
         "test": None,
         "ci_method": None,
+        "ci_level": None,
+        "ci_approximate": None,
+        "ci_valid_from": None,
         "n": 0,
         "n_clusters": 0,
+        "n_effective": None,
+        "design_effect": None,
+        "discordance": None,
+        "sd_diff": None,
+        "sd_after": None,
         "mde": None,
+        "mde_note": None,
         "flips": _flips([], np.zeros(0), np.zeros(0), spec.higher_is_better)
         if spec.kind == "proportion"
         else None,
@@ -199,79 +215,100 @@ def _se(replicates: np.ndarray) -> float:
     return float(np.std(replicates, ddof=1)) if replicates.size > 1 else float("nan")
 
 
-def _ci(dist: np.ndarray, alpha: float) -> list[float]:
-    return list(percentile_interval(dist, 1 - alpha))
+def _sd(values: np.ndarray) -> float | None:
+    return float(np.std(values, ddof=1)) if values.size > 1 else None
 
 
-def _stats(
-    before: float,
-    after: float,
-    before_ci: list[float] | tuple[float, float],
-    after_ci: list[float] | tuple[float, float],
-    delta_ci: list[float] | tuple[float, float],
-    p: float,
-    test: str,
-    ci_method: str,
-    data: Paired,
-    mde: float,
-) -> dict[str, Any]:
-    clusters = data.cluster_labels()
-    n_clusters = cluster_codes(clusters, len(data.ids))[1]
+@dataclass(frozen=True)
+class _Intervals:
+    """What every kind computes: three intervals, the test, and the design behind them."""
+
+    before_ci: tuple[float, float]
+    after_ci: tuple[float, float]
+    delta_ci: tuple[float, float]
+    p_value: float
+    test: str
+    ci_method: str
+    delta_design: Interval  # effective n, design effect and clusters of the delta interval
+    mde: float
+    mde_ok: bool
+    ci_valid_from: int | None  # clusters from which the method's coverage holds; None: never verified
+    degenerate: bool = False  # the interval has zero width because no item varied
+
+
+def _stats(data: Paired, before: float, after: float, iv: _Intervals, params: Params) -> dict[str, Any]:
+    d = iv.delta_design
+    approximate = iv.ci_valid_from is None or d.n_clusters < iv.ci_valid_from or iv.degenerate
+    mde_ok = iv.mde_ok and np.isfinite(iv.mde)
     return {
         "before": float(before),
         "after": float(after),
-        "before_ci": [float(v) for v in before_ci],
-        "after_ci": [float(v) for v in after_ci],
+        "before_ci": [float(v) for v in iv.before_ci],
+        "after_ci": [float(v) for v in iv.after_ci],
         "delta": float(after) - float(before),
-        "delta_ci": [float(v) for v in delta_ci],
-        "p_value": float(p),
+        "delta_ci": [float(v) for v in iv.delta_ci],
+        "p_value": float(iv.p_value),
         "p_adjusted": None,
         "adjustment": None,
         "significant": False,
-        "test": test,
-        "ci_method": ci_method,
+        "test": iv.test,
+        "ci_method": iv.ci_method,
+        "ci_level": 1 - params.alpha,
+        "ci_approximate": bool(approximate),
+        "ci_valid_from": iv.ci_valid_from,
         "n": len(data.ids),
-        "n_clusters": n_clusters,
-        "mde": float(mde),
+        "n_clusters": int(d.n_clusters),
+        "n_effective": float(d.n_effective),
+        "design_effect": float(d.design_effect),
+        "mde": float(iv.mde) if mde_ok else None,
+        "mde_note": None if mde_ok else "not detectable at this n",
     }
 
 
-def _means_distribution(x: np.ndarray, y: np.ndarray, params: Params, seed: int, clusters: Any) -> np.ndarray:
-    """Bootstrap replicates ``(B, 3)`` of ``[mean before, mean after, mean difference]``."""
-    cols = np.column_stack([x, y, y - x])
+def _is_binary(*arrays: np.ndarray) -> bool:
+    return all(bool(np.all((a == 0) | (a == 1))) for a in arrays)
 
-    def stat(w: np.ndarray) -> np.ndarray:
-        return (w @ cols) / w.sum(axis=1)[:, None]
 
-    return bootstrap_distribution(stat, x.size, params.n_resamples, seed, clusters)
+def _rate_intervals(
+    x: np.ndarray, y: np.ndarray, clusters: Any, params: Params, seed: int, test: str | None = None
+) -> tuple[_Intervals, float]:
+    """Wilson / Newcombe on the effective n for paired 0/1 values; returns the intervals and discordance."""
+    conf = 1 - params.alpha
+    n = x.size
+    n10 = int(np.sum((x == 1) & (y == 0)))  # before positive, after negative
+    n01 = int(np.sum((x == 0) & (y == 1)))
+    delta = effective_newcombe_interval(x, y, clusters, conf)
+    psi = (n10 + n01) / n
+    if test is None:
+        test = "mcnemar_exact" if clusters is None else "cluster_permutation"
+    p = (
+        mcnemar_exact(n10, n01)
+        if test == "mcnemar_exact"
+        else paired_permutation_test(x, y, params.n_resamples, seed, clusters)
+    )
+    mde = mde_paired_proportion(delta.n_effective, psi, params.alpha, POWER)
+    before_iv = effective_wilson_interval(x, clusters, conf)
+    after_iv = effective_wilson_interval(y, clusters, conf)
+    iv = _Intervals(
+        (before_iv.low, before_iv.high),
+        (after_iv.low, after_iv.high),
+        (delta.low, delta.high),
+        p,
+        test,
+        "newcombe_eff",
+        delta,
+        mde,
+        mde_detectable(mde, psi),
+        VALID_FROM_CLUSTERS["newcombe_eff"],
+    )
+    return iv, psi
 
 
 def _proportion(data: Paired, spec: MetricSpec, params: Params, seed: int) -> dict[str, Any]:
     x, y = data.before, data.after
-    n = x.size
-    n11 = int(np.sum((x == 1) & (y == 1)))
-    n10 = int(np.sum((x == 1) & (y == 0)))  # before positive, after negative
-    n01 = int(np.sum((x == 0) & (y == 1)))
-    n00 = n - n11 - n10 - n01
-    clusters = data.cluster_labels()
-    conf = 1 - params.alpha
-    if clusters is None:
-        # Newcombe's first proportion is the after run: (b - c)/n = (n01 - n10)/n = after - before.
-        delta_ci = newcombe_paired_interval(n11, n01, n10, n00, conf)
-        out = _stats(
-            x.mean(),
-            y.mean(),
-            wilson_interval(float(x.sum()), n, conf),
-            wilson_interval(float(y.sum()), n, conf),
-            delta_ci,
-            mcnemar_exact(n10, n01),
-            "mcnemar_exact",
-            "newcombe",
-            data,
-            mde_paired_proportion(n, (n10 + n01) / n, params.alpha, POWER),
-        )
-    else:  # clustered items: resample and permute whole clusters, exactly as for means
-        out = _mean(data, params, seed)
+    iv, psi = _rate_intervals(x, y, data.cluster_labels(), params, seed)
+    out = _stats(data, x.mean(), y.mean(), iv, params)
+    out.update(discordance=psi, sd_diff=None, sd_after=None)
     out["flips"] = _flips(data.ids, x, y, spec.higher_is_better)
     return out
 
@@ -279,25 +316,40 @@ def _proportion(data: Paired, spec: MetricSpec, params: Params, seed: int) -> di
 def _mean(data: Paired, params: Params, seed: int) -> dict[str, Any]:
     x, y = data.before, data.after
     clusters = data.cluster_labels()
-    dist = _means_distribution(x, y, params, seed, clusters)
-    if clusters is None:
-        mde = mde_paired_mean(
-            float(np.std(y - x, ddof=1)) if x.size > 1 else float("nan"), x.size, params.alpha, POWER
-        )
-    else:
-        mde = mde_from_se(_se(dist[:, 2]), params.alpha, POWER)
-    out = _stats(
-        x.mean(),
-        y.mean(),
-        _ci(dist[:, 0], params.alpha),
-        _ci(dist[:, 1], params.alpha),
-        _ci(dist[:, 2], params.alpha),
-        paired_permutation_test(x, y, params.n_resamples, seed, clusters),
-        "cluster_permutation" if clusters is not None else "paired_permutation",
-        "cluster_bootstrap" if clusters is not None else "paired_bootstrap",
-        data,
-        mde,
+    test = "cluster_permutation" if clusters is not None else "paired_permutation"
+    if _is_binary(x, y):  # a mean of 0/1 values is a rate: its intervals must be a rate's
+        iv, psi = _rate_intervals(x, y, clusters, params, seed, test=test)
+        out = _stats(data, x.mean(), y.mean(), iv, params)
+        out.update(discordance=psi, sd_diff=_sd(y - x), sd_after=_sd(y))
+        out["flips"] = None
+        return out
+    conf = 1 - params.alpha
+    diff = y - x
+    b = params.n_resamples
+
+    def interval(v: np.ndarray) -> Interval:
+        return studentized_mean_interval(v, clusters, b, seed, conf)
+
+    delta, before_iv, after_iv = interval(diff), interval(x), interval(y)
+    sd_diff = _sd(diff)
+    mde = mde_paired_mean(
+        sd_diff if sd_diff is not None else float("nan"), delta.n_effective, params.alpha, POWER
     )
+    iv = _Intervals(
+        (before_iv.low, before_iv.high),
+        (after_iv.low, after_iv.high),
+        (delta.low, delta.high),
+        paired_permutation_test(x, y, params.n_resamples, seed, clusters),
+        test,
+        "cluster_studentized_bootstrap" if clusters is not None else "studentized_bootstrap",
+        delta,
+        mde,
+        bool(np.isfinite(mde)),
+        VALID_FROM_CLUSTERS["studentized_bootstrap"],
+        degenerate=not delta.high > delta.low or not after_iv.high > after_iv.low,
+    )
+    out = _stats(data, x.mean(), y.mean(), iv, params)
+    out.update(discordance=None, sd_diff=sd_diff, sd_after=_sd(y))
     out["flips"] = None
     return out
 
@@ -314,18 +366,24 @@ def _ece(data: Paired, params: Params, seed: int) -> dict[str, Any]:
     # basic intervals: plug-in ECE is biased upwards, and its replicates more so (see README)
     before_ci = [max(0.0, v) for v in basic_interval(ece_b, dist[:, 0], conf)]
     after_ci = [max(0.0, v) for v in basic_interval(ece_a, dist[:, 1], conf)]
-    out = _stats(
-        ece_b,
-        ece_a,
-        before_ci,
-        after_ci,
+    n = data.before.shape[0]
+    n_clusters = cluster_codes(clusters, n)[1]
+    se = _se(dist[:, 2])
+    mde = mde_from_se(se, params.alpha, POWER)
+    iv = _Intervals(
+        (before_ci[0], before_ci[1]),
+        (after_ci[0], after_ci[1]),
         basic_interval(ece_a - ece_b, dist[:, 2], conf),
         paired_ece_permutation_test(cb, kb, ca, ka, params.n_resamples, seed, clusters),
         "cluster_permutation" if clusters is not None else "paired_permutation",
         "cluster_basic_bootstrap" if clusters is not None else "basic_bootstrap",
-        data,
-        mde_from_se(_se(dist[:, 2]), params.alpha, POWER),
+        Interval(math.nan, math.nan, float(n), 1.0, n_clusters),
+        mde,
+        bool(np.isfinite(mde)),
+        None,  # ECE intervals are approximate at every n (README): the gate decides on them only via p
     )
+    out = _stats(data, ece_b, ece_a, iv, params)
+    out.update(discordance=None, sd_diff=se * math.sqrt(n) if np.isfinite(se) else None, sd_after=None)
     out["flips"] = None
     return out
 

@@ -1,4 +1,4 @@
-"""Statistics with n and an interval: Wilson, McNemar, paired bootstrap, Holm/BH, MDE."""
+"""Statistics with n and an interval: Wilson, McNemar, bootstraps, Holm/BH, MDE, power and sample size."""
 
 from rlhf_eval.stats._calibration import (
     calibration_bins,
@@ -6,6 +6,14 @@ from rlhf_eval.stats._calibration import (
     paired_ece_permutation_test,
     reliability_table,
     weighted_ece,
+)
+from rlhf_eval.stats._effective import (
+    VALID_FROM_CLUSTERS,
+    Interval,
+    design_effect,
+    effective_newcombe_interval,
+    effective_wilson_interval,
+    studentized_mean_interval,
 )
 from rlhf_eval.stats._intervals import basic_interval, bootstrap_ci, percentile_interval, wilson_interval
 from rlhf_eval.stats._multiplicity import benjamini_hochberg, holm
@@ -15,7 +23,20 @@ from rlhf_eval.stats._paired import (
     paired_bootstrap,
     paired_permutation_test,
 )
-from rlhf_eval.stats._power import mde_from_se, mde_paired_mean, mde_paired_proportion
+from rlhf_eval.stats._plan import SampleSize, independent_discordance, plan_sample_size
+from rlhf_eval.stats._power import (
+    mde_detectable,
+    mde_from_se,
+    mde_paired_mean,
+    mde_paired_proportion,
+    n_bound,
+    n_paired_mean,
+    n_paired_proportion,
+    n_two_proportions,
+    power_bound,
+    power_paired_mean,
+    power_paired_proportion,
+)
 from rlhf_eval.stats._resample import (
     bootstrap_distribution,
     bootstrap_weights,
@@ -25,6 +46,9 @@ from rlhf_eval.stats._resample import (
 )
 
 __all__ = [
+    "VALID_FROM_CLUSTERS",
+    "Interval",
+    "SampleSize",
     "basic_interval",
     "benjamini_hochberg",
     "bootstrap_ci",
@@ -32,11 +56,20 @@ __all__ = [
     "bootstrap_weights",
     "calibration_bins",
     "cluster_codes",
+    "design_effect",
+    "effective_newcombe_interval",
+    "effective_wilson_interval",
     "holm",
+    "independent_discordance",
     "mcnemar_exact",
+    "mde_detectable",
     "mde_from_se",
     "mde_paired_mean",
     "mde_paired_proportion",
+    "n_bound",
+    "n_paired_mean",
+    "n_paired_proportion",
+    "n_two_proportions",
     "newcombe_paired_interval",
     "paired_bootstrap",
     "paired_ece_bootstrap",
@@ -44,7 +77,12 @@ __all__ = [
     "paired_permutation_test",
     "percentile_interval",
     "permutation_test",
+    "plan_sample_size",
+    "power_bound",
+    "power_paired_mean",
+    "power_paired_proportion",
     "reliability_table",
+    "studentized_mean_interval",
     "swap_plans",
     "weighted_ece",
     "wilson_interval",

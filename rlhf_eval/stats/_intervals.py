@@ -8,8 +8,11 @@ import numpy as np
 from scipy import stats as _st
 
 
-def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion; ``(nan, nan)`` when ``n == 0``."""
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion; ``(nan, nan)`` when ``n == 0``.
+
+    ``n`` may be fractional (an effective sample size, see :func:`effective_wilson_interval`).
+    """
     if n <= 0:
         return (float("nan"), float("nan"))
     z = float(_st.norm.ppf(0.5 + confidence / 2))

@@ -29,7 +29,9 @@ def mcnemar_exact(b: int, c: int) -> float:
     return float(min(1.0, 2.0 * _st.binom.cdf(min(b, c), m, 0.5)))
 
 
-def newcombe_paired_interval(a: int, b: int, c: int, d: int, confidence: float = 0.95) -> tuple[float, float]:
+def newcombe_paired_interval(
+    a: float, b: float, c: float, d: float, confidence: float = 0.95
+) -> tuple[float, float]:
     """Newcombe (1998) method 10 interval for a paired difference of proportions ``p1 - p2``.
 
     The 2x2 table of pairs: ``a`` both positive, ``b`` first positive / second negative,
@@ -37,6 +39,7 @@ def newcombe_paired_interval(a: int, b: int, c: int, d: int, confidence: float =
     ``p2 = (a+c)/n`` and the difference is ``(b - c)/n``. Square-and-add of the two Wilson
     score intervals, corrected by the phi correlation of the table (no continuity
     correction; phi is 0 when a margin is empty). Returns ``(nan, nan)`` when ``n == 0``.
+    Counts may be fractional (effective counts, see :func:`effective_newcombe_interval`).
     """
     if min(a, b, c, d) < 0:
         raise ValueError(f"cell counts must be >= 0, got {(a, b, c, d)}")

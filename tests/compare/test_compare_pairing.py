@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from compare_rundirs import REFUSAL, SCORE, item, write_run
+from scipy import stats
 
 from rlhf_eval.compare import compare_runs, write_comparison
 from rlhf_eval.scoring import MetricDef, expected_calibration_error
@@ -29,8 +30,12 @@ def test_intersection_with_warning_and_nulls(tmp_path: Path) -> None:
     assert row["flips"] == {"good_to_bad": [f"i{i}" for i in range(20, 30)], "bad_to_good": []}
     assert row["p_value"] == pytest.approx(mcnemar_exact(10, 0))
     assert row["delta"] == pytest.approx(-10 / 42)
-    # Newcombe with the after run as the first proportion: a=14 (1,1), b=0 (after only), c=10, d=18
-    assert row["delta_ci"] == pytest.approx(list(newcombe_paired_interval(14, 0, 10, 18)))
+    # Newcombe with the after run as the first proportion: a=14 (1,1), b=0 (after only), c=10, d=18,
+    # on the effective n: counts scaled by (z / t_{n-1})^2 (no clusters: design effect 1)
+    f = (stats.norm.ppf(0.975) / stats.t.ppf(0.975, 41)) ** 2
+    assert row["delta_ci"] == pytest.approx(list(newcombe_paired_interval(14 * f, 0, 10 * f, 18 * f)))
+    assert (row["ci_method"], row["design_effect"], row["n_effective"]) == ("newcombe_eff", 1.0, 42.0)
+    assert row["discordance"] == pytest.approx(10 / 42) and row["ci_approximate"] is False
     assert row["before_ci"][0] < row["before"] < row["before_ci"][1]
 
 
@@ -93,10 +98,17 @@ def test_clusters_switch_to_cluster_methods(tmp_path: Path) -> None:
     c = compare_runs(
         write_run(tmp_path / "b", rows_b, defs), write_run(tmp_path / "a", rows_a, defs), n_resamples=400
     )
-    for path in ("overrefusal.refusal_rate", "overrefusal.score"):
+    methods = {
+        "overrefusal.refusal_rate": "newcombe_eff",
+        "overrefusal.score": "cluster_studentized_bootstrap",
+    }
+    for path, method in methods.items():
         row = c.row(path)
-        assert row["test"] == "cluster_permutation" and row["ci_method"] == "cluster_bootstrap"
+        assert row["test"] == "cluster_permutation" and row["ci_method"] == method
         assert row["n"] == n and row["n_clusters"] == n // 2
+        assert 1.0 <= row["design_effect"] <= 2.0 and row["n_effective"] == pytest.approx(
+            n / row["design_effect"]
+        )
         assert row["delta_ci"][0] < row["delta"] < row["delta_ci"][1]
     assert "good_to_bad" in c.row("overrefusal.refusal_rate")["flips"]
 

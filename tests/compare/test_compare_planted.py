@@ -34,7 +34,7 @@ def test_ten_point_drop_is_significant(tmp_path: Path) -> None:
 def test_planted_mean_shift_is_significant(tmp_path: Path) -> None:
     before, after = planted_runs(tmp_path, seed=2, n=400, p_before=0.8, p_after=0.8, shift=0.06)
     row = compare_runs(before, after, n_resamples=2000).row("harmlessness.score")
-    assert row["test"] == "paired_permutation" and row["ci_method"] == "paired_bootstrap"
+    assert row["test"] == "paired_permutation" and row["ci_method"] == "studentized_bootstrap"
     assert row["significant"] and row["delta_ci"][0] > 0
     assert row["delta"] == pytest.approx(0.06, abs=0.03)
 

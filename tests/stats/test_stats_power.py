@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.power import TTestPower
 
-from rlhf_eval.stats import mde_from_se, mde_paired_mean, mde_paired_proportion
+from rlhf_eval.stats import mde_detectable, mde_from_se, mde_paired_mean, mde_paired_proportion
 
 
 @pytest.mark.parametrize(
@@ -49,8 +49,15 @@ def test_proportion_mde_has_about_the_stated_power() -> None:
 
 
 def test_proportion_mde_edges() -> None:
-    # no discordant pair observed: rule-of-three discordance 3/n
-    assert mde_paired_proportion(300, 0.0) == pytest.approx(mde_paired_proportion(300, 3 / 300))
+    # no discordant pair observed: the discordance is the change itself (all changed items one way)
+    d = mde_paired_proportion(300, 0.0)
+    za, zb = stats.norm.ppf(0.975), stats.norm.ppf(0.8)
+    assert 300 * d * d == pytest.approx((za * math.sqrt(d) + zb * math.sqrt(d - d * d)) ** 2, rel=1e-9)
+    assert 0.025 < d < 0.027 and mde_detectable(d, 0.0)
+    # the case: 12 items, 3 discordant -> MDE 0.37 > discordance 0.25: nothing detectable
+    assert mde_paired_proportion(12, 0.25) == pytest.approx(0.3657, abs=1e-4)
+    assert not mde_detectable(mde_paired_proportion(12, 0.25), 0.25)
+    assert not mde_detectable(float("nan"), None) and mde_detectable(0.1, 0.2)
     assert math.isnan(mde_paired_proportion(3, 0.5))  # n <= z^2: nothing can be significant
     assert math.isnan(mde_paired_proportion(0, 0.5))
     assert mde_paired_proportion(1000, 0.1) < mde_paired_proportion(100, 0.1)
