@@ -45,7 +45,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--comparison", metavar="FILE", help="comparison.json from `rlhf-eval compare`")
-    src.add_argument("--run", metavar="DIR", help="a run folder: absolute min/max bounds on DIR/scores.json")
+    src.add_argument(
+        "--run",
+        metavar="DIR",
+        help="a run folder: absolute min/max bounds on its metrics (recomputed from samples.jsonl "
+        "when present, else DIR/scores.json)",
+    )
     p.add_argument(
         "--policy", required=True, metavar="FILE", help="policy YAML (see `rlhf-eval init-policy`)"
     )
@@ -82,7 +87,15 @@ def _gate(args: argparse.Namespace) -> int:
         if not run_dir.is_dir():
             raise UserError(f"{args.run}: run folder not found")
         scores_path = run_dir / "scores.json"
-        result = evaluate_gate(policy, scores=read_json(scores_path), data_source=str(scores_path))
+        if (
+            (run_dir / "samples.jsonl").is_file()
+            and (run_dir / "run.json").is_file()
+            and scores_path.is_file()
+        ):
+            # recompute every interval from the samples: at the policy's alpha, clusters included
+            result = evaluate_gate(policy, run=run_dir, data_source=str(run_dir))
+        else:
+            result = evaluate_gate(policy, scores=read_json(scores_path), data_source=str(scores_path))
 
     # Everything validated: render every output first, then write them (each atomically).
     summary = summary_markdown(result)

@@ -20,9 +20,12 @@ Bound = Literal["min", "max", "max_increase", "max_decrease"]
 DECIDE_MODES: tuple[Decide, ...] = ("point", "ci", "significant")
 BOUNDS: tuple[Bound, ...] = ("min", "max", "max_increase", "max_decrease")
 DELTA_BOUNDS: frozenset[str] = frozenset({"max_increase", "max_decrease"})
-RULE_KEYS: tuple[str, ...] = ("name", "metric", *BOUNDS, "decide", "min_n")
-POLICY_KEYS: tuple[str, ...] = ("on_inconclusive", "alpha", "rules")
+# One tuple per schema level: a new rule option (e.g. a judge-corrected rate) is one more key
+# here plus its check in _parse_rule and a field on Rule.
+RULE_KEYS: tuple[str, ...] = ("name", "metric", *BOUNDS, "decide", "min_n", "min_power")
+POLICY_KEYS: tuple[str, ...] = ("on_inconclusive", "alpha", "min_power", "rules")
 DEFAULT_ALPHA = 0.05
+DEFAULT_MIN_POWER = 0.8
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Rule:
     decide: Decide = "ci"
     min_n: int | None = None
     name: str | None = None
+    min_power: float | None = None  # None: the policy's min_power
 
     @property
     def label(self) -> str:
@@ -82,6 +86,12 @@ class Policy:
     on_inconclusive: Literal["pass", "fail"] = "fail"
     alpha: float = DEFAULT_ALPHA
     source: str = "policy"
+    min_power: float = DEFAULT_MIN_POWER
+    alpha_set: bool = False  # whether the file gave alpha (else the comparison's alpha is used)
+
+    def power_of(self, rule: Rule) -> float:
+        """The rule's ``min_power``, or the policy's."""
+        return rule.min_power if rule.min_power is not None else self.min_power
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:
@@ -120,12 +130,22 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
     alpha = data.get("alpha", DEFAULT_ALPHA)
     if not _is_number(alpha) or not 0 < float(alpha) < 1:
         raise UserError(f"{source}: 'alpha' must be a number between 0 and 1, got {alpha!r}")
+    min_power = data.get("min_power", DEFAULT_MIN_POWER)
+    if not _is_number(min_power) or not 0 < float(min_power) < 1:
+        raise UserError(f"{source}: 'min_power' must be a number between 0 and 1, got {min_power!r}")
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
         got = "nothing" if raw_rules is None else repr(raw_rules) if not isinstance(raw_rules, list) else "[]"
         raise UserError(f"{source}: 'rules' must be a non-empty list of rules, got {got}")
     rules = tuple(_parse_rule(i, r, source) for i, r in enumerate(raw_rules))
-    return Policy(rules=rules, on_inconclusive=on_inc, alpha=float(alpha), source=source)
+    return Policy(
+        rules=rules,
+        on_inconclusive=on_inc,
+        alpha=float(alpha),
+        source=source,
+        min_power=float(min_power),
+        alpha_set="alpha" in data,
+    )
 
 
 def _parse_rule(index: int, raw: Any, source: str) -> Rule:
@@ -170,8 +190,18 @@ def _parse_rule(index: int, raw: Any, source: str) -> Rule:
     name = raw.get("name")
     if name is not None and not isinstance(name, str):
         raise UserError(f"{where}: 'name' must be a string, got {name!r}")
+    min_power = raw.get("min_power")
+    if min_power is not None and (not _is_number(min_power) or not 0 < float(min_power) < 1):
+        raise UserError(f"{where}: 'min_power' must be a number between 0 and 1, got {min_power!r}")
     return Rule(
-        index=index, metric=metric, bound=bound, threshold=threshold, decide=decide, min_n=min_n, name=name
+        index=index,
+        metric=metric,
+        bound=bound,
+        threshold=threshold,
+        decide=decide,
+        min_n=min_n,
+        name=name,
+        min_power=float(min_power) if min_power is not None else None,
     )
 
 

@@ -37,7 +37,7 @@ def summary_markdown(result: GateResult) -> str:
         f"(inconclusive results {'block' if result.policy.on_inconclusive == 'fail' else 'are allowed'}). "
         f"Exit code {result.exit_code}.",
         "",
-        "| Status | Rule | Metric | Bound | Decide | Value | 95% CI | n | Reason |",
+        f"| Status | Rule | Metric | Bound | Decide | Value | {100 * result.ci_level:.4g}% CI | n | Reason |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     order = {"fail": 0, "inconclusive": 1, "pass": 2}
@@ -48,6 +48,8 @@ def summary_markdown(result: GateResult) -> str:
         n = str(r.n) if r.n is not None else "n/a"
         if r.min_n is not None:
             n += f" (min {r.min_n})"
+        if r.status == "inconclusive":  # what it would take to decide (see `rlhf-eval plan`)
+            n += f" (needs ~{r.n_needed})" if r.n_needed is not None else " (needs: unknown)"
         lines.append(
             f"| {_status_cell(result, r)} | {rule} | `{_cell(r.path)}` | {_cell(r.bound_text)} |"
             f" {r.decide} | {value} | {ci} | {n} | {_cell(r.reason)} |"

@@ -23,7 +23,7 @@ from rlhf_eval.stats._paired import (
     paired_bootstrap,
     paired_permutation_test,
 )
-from rlhf_eval.stats._plan import SampleSize, independent_discordance, plan_sample_size
+from rlhf_eval.stats._plan import MetricKind, SampleSize, independent_discordance, plan_sample_size
 from rlhf_eval.stats._power import (
     mde_detectable,
     mde_from_se,
@@ -48,6 +48,7 @@ from rlhf_eval.stats._resample import (
 __all__ = [
     "VALID_FROM_CLUSTERS",
     "Interval",
+    "MetricKind",
     "SampleSize",
     "basic_interval",
     "benjamini_hochberg",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
+from scipy import stats
 
 from rlhf_eval.errors import UserError
 from rlhf_eval.gate import evaluate_gate, holm, parse_policy
+from rlhf_eval.stats import n_paired_proportion
 
 
 def row(path: str, **kw: Any) -> dict[str, Any]:
@@ -101,27 +104,77 @@ def test_point_mode_ignores_the_interval() -> None:
 
 def test_significant_mode_needs_interval_beyond_bound_and_holm_p() -> None:
     rule = {"metric": "s.m", "max_decrease": 0.02, "decide": "significant"}
-    # estimate beyond the bound but interval reaches it: not a significant violation
-    r = one(rule, row("s.m", delta=-0.04, delta_ci=[-0.08, 0.0], p_value=0.05))
+    # estimate beyond the bound, interval reaches it, and the data could have seen a violation
+    # (SE 0.0064 from the interval: power 0.88 to detect a drop of 0.02): pass
+    r = one(rule, row("s.m", delta=-0.0125, delta_ci=[-0.025, 0.0], p_value=0.05, n=10_000))
     assert r.status == "pass" and "reaches the bound" in r.reason
+    assert r.power == pytest.approx(0.88, abs=0.01) and r.min_power == 0.8 and r.n_needed is None
+    # the same interval shape with too little data to see a violation: inconclusive, never a pass
+    r = one(rule, row("s.m", delta=-0.04, delta_ci=[-0.08, 0.0], p_value=0.05))
+    assert r.status == "inconclusive" and r.power is not None and r.power < 0.2
+    assert "can't rule out a drop of 0.08; needs about" in r.reason and r.n_needed is not None
     r = one(rule, row("s.m", delta=0.0, delta_ci=[-0.01, 0.01], p_value=1.0))
     assert (r.status, r.reason) == ("pass", "no violation: the whole interval is within the bound")
     # interval wholly beyond the bound and p small: fail
     r = one(rule, row("s.m", delta=-0.06, delta_ci=[-0.09, -0.03], p_value=0.001))
     assert r.status == "fail" and r.p_holm == pytest.approx(0.001)
-    # interval beyond but p not below alpha (e.g. a conservative exact test): pass
-    r = one(rule, row("s.m", delta=-0.06, delta_ci=[-0.09, -0.03], p_value=0.2))
+    # interval beyond but p not below alpha (e.g. a conservative exact test): pass when powered ...
+    powered = {"delta": -0.03, "delta_ci": [-0.035, -0.025], "p_value": 0.2, "n": 10_000}
+    r = one(rule, row("s.m", **powered))
     assert r.status == "pass" and "not significant" in r.reason
+    # ... and inconclusive when not
+    r = one(rule, row("s.m", delta=-0.06, delta_ci=[-0.09, -0.03], p_value=0.2))
+    assert r.status == "inconclusive" and "not significant" in r.reason
     # interval beyond but no p-value at all: cannot decide
     r = one(rule, row("s.m", delta=-0.06, delta_ci=[-0.09, -0.03], p_value=None))
     assert r.status == "inconclusive"
-    # absolute bound: the whole interval on the wrong side fails, else passes
+    # absolute bound: the whole interval on the wrong side fails, inside passes, and a straddling
+    # interval is inconclusive (no change size to power against: it must clear the bound)
+    sig_min = {"metric": "s.m", "min": 0.9, "decide": "significant"}
+    assert one(sig_min, row("s.m", after_ci=[0.8, 0.89])).status == "fail"
+    assert one(sig_min, row("s.m", after=0.97, after_ci=[0.95, 0.99])).status == "pass"
+    r = one(sig_min, row("s.m", after=0.93, after_ci=[0.8, 0.95]))
+    assert r.status == "inconclusive" and "can't rule out a value as low as 0.8" in r.reason
+
+
+def test_power_uses_the_recorded_paired_design() -> None:
+    """The issue's case: 1.00 -> 0.75 on 12 items (3 discordant), max_decrease 0.02, significant."""
+    rule = {"metric": "s.m", "max_decrease": 0.02, "decide": "significant"}
+    design = {"kind": "proportion", "discordance": 0.25, "n_effective": 12.0, "design_effect": 1.0}
+    r = one(
+        rule,
+        row("s.m", before=1.0, after=0.75, delta=-0.25, delta_ci=[-0.53, 0.04], p_value=0.25, n=12, **design),
+    )
+    assert r.status == "inconclusive"
+    # Connor: Phi((0.02 sqrt(12) - 1.96 sqrt(0.25)) / sqrt(0.25 - 0.0004))
+    assert r.power == pytest.approx(
+        stats.norm.cdf((0.02 * 12**0.5 - 1.959964 * 0.5) / (0.25 - 0.0004) ** 0.5)
+    )
+    n_eff = n_paired_proportion(0.25, 0.02)
+    assert r.n_needed == math.ceil(n_eff) and 4800 < r.n_needed < 5000
+    assert r.reason.endswith(f"can't rule out a drop of 0.53; needs about {r.n_needed} items")
+    # clustered: the same design effect doubles the items needed
+    r2 = one(
+        rule,
+        row(
+            "s.m",
+            delta=-0.25,
+            delta_ci=[-0.53, 0.04],
+            p_value=0.25,
+            n=12,
+            **{**design, "n_effective": 6.0, "design_effect": 2.0},
+        ),
+    )
+    assert r2.n_needed == math.ceil(n_eff * 2 - 1e-9)
+    # min_power per rule and per policy
     assert (
-        one({"metric": "s.m", "min": 0.9, "decide": "significant"}, row("s.m", after_ci=[0.8, 0.89])).status
-        == "fail"
+        one(
+            {**rule, "min_power": 0.01}, row("s.m", delta=-0.25, delta_ci=[-0.53, 0.04], n=12, **design)
+        ).status
+        == "pass"
     )
     assert (
-        one({"metric": "s.m", "min": 0.9, "decide": "significant"}, row("s.m", after_ci=[0.8, 0.95])).status
+        one(rule, row("s.m", delta=-0.25, delta_ci=[-0.53, 0.04], n=12, **design), min_power=0.01).status
         == "pass"
     )
 
@@ -139,15 +192,17 @@ def test_holm_is_applied_across_the_gated_rules() -> None:
     assert [r.status for r in res.results] == ["fail", "fail", "fail"]
     rows.append(row("cap.t3", p_value=0.5, delta=0.0, delta_ci=[-0.01, 0.01]))
     res = evaluate_gate(pol, comparison=comp(*rows))
-    # with a 4th gated result the family grows: 0.04, 0.06, 0.06, 0.5 -> one failure left
+    # with a 4th gated result the family grows: 0.04, 0.06, 0.06, 0.5 -> one failure left; the two
+    # no longer significant are beyond the bound with too little power to pass: inconclusive
     assert [r.p_holm for r in res.results] == pytest.approx([0.04, 0.06, 0.06, 0.5])
-    assert [r.status for r in res.results] == ["fail", "pass", "pass", "pass"]
+    assert [r.status for r in res.results] == ["fail", "inconclusive", "inconclusive", "pass"]
     assert "over 4 gated change(s)" in res.results[0].reason
 
 
 def test_min_n_and_missing_data_are_inconclusive() -> None:
     r = one({"metric": "s.m", "min": 0.1, "min_n": 200}, row("s.m", n=150, after_ci=[0.8, 0.9]))
-    assert r.status == "inconclusive" and r.reason == "n = 150 is below min_n = 200"
+    assert r.status == "inconclusive" and r.reason == "n = 150 is below min_n = 200: needs about 200 items"
+    assert r.n_needed == 200
     assert (
         one({"metric": "s.m", "min": 0.1, "min_n": 150}, row("s.m", n=150, after_ci=[0.8, 0.9])).status
         == "pass"

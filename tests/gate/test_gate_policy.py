@@ -115,7 +115,7 @@ def test_wildcards_match_part_by_part() -> None:
         (
             "rules:\n  - metric: a.b\n    min: 0.9\n    max_increse: 0.1\n",
             "policy.yaml: rule 1 (a.b): unknown key 'max_increse' (did you mean 'max_increase'? known: "
-            "name, metric, min, max, max_increase, max_decrease, decide, min_n)",
+            "name, metric, min, max, max_increase, max_decrease, decide, min_n, min_power)",
         ),
         (
             "rules:\n  - metric: a.b\n    min: 0.9\n    max: 1.0\n",
@@ -147,7 +147,7 @@ def test_wildcards_match_part_by_part() -> None:
         ("rules: []\n", "policy.yaml: 'rules' must be a non-empty list of rules, got []"),
         (
             "rule:\n  - metric: a.b\n    min: 1\n",
-            "policy.yaml: unknown key 'rule' (did you mean 'rules'? known: on_inconclusive, alpha, rules)",
+            "policy.yaml: unknown key 'rule' (did you mean 'rules'? known: on_inconclusive, alpha, min_power, rules)",
         ),
         (
             "on_inconclusive: maybe\nrules:\n  - metric: a.b\n    min: 1\n",

@@ -169,7 +169,7 @@ def test_exit_1_planted_regression_fails(
     assert failed == ["capability.accuracy"]
 
 
-def test_noise_at_small_n_is_inconclusive_under_ci_and_passes_under_significant(tmp_path: Path) -> None:
+def test_noise_at_small_n_is_inconclusive_under_ci_and_significant(tmp_path: Path) -> None:
     # 20 items, one item flips: accuracy 0.70 -> 0.65, a noise-level change with a wide interval
     cmp = comparison_file(tmp_path / "c", paired(20, 14, good_to_bad=1), n=400)
     row = next(r for r in json.loads(cmp.read_text())["metrics"] if r["path"] == "capability.accuracy")
@@ -182,18 +182,32 @@ def test_noise_at_small_n_is_inconclusive_under_ci_and_passes_under_significant(
     assert gate(tmp_path / "c", cmp, "ci", "pass") == 0  # reported, not blocking
     assert statuses(tmp_path / "c")["capability.accuracy"] == "inconclusive"
     assert len(list(ET.parse(tmp_path / "c" / "junit.xml").getroot().iter("skipped"))) == 1
-    assert gate(tmp_path / "c", cmp, "significant", "fail") == 0
-    assert statuses(tmp_path / "c")["capability.accuracy"] == "pass"
+    # significant used to pass here (absence of evidence read as evidence of absence); with 20
+    # items the test has power 0.06 to see a 2-point drop, so it is inconclusive too
+    assert gate(tmp_path / "c", cmp, "significant", "fail") == 3
+    result = json.loads((tmp_path / "c" / "gate.json").read_text())["results"][-1]
+    assert result["status"] == "inconclusive" and result["power"] < 0.1
+    assert result["n_needed"] > 500 and f"needs about {result['n_needed']} items" in result["message"]
+    summary = (tmp_path / "c" / "summary.md").read_text()
+    assert f"needs ~{result['n_needed']}" in summary
 
 
 def test_noise_at_large_n_passes_under_significant(tmp_path: Path) -> None:
-    # 400 items, 10 flips each way plus 4 more down: 0.70 -> 0.69, p far from significant
+    # 400 items, 10 flips each way plus 4 more down: 0.70 -> 0.69, p far from significant, but
+    # power to see a 2-point drop at discordance 0.06 is only 0.37: inconclusive, needs ~1200
     before, after = paired(400, 280, good_to_bad=14, bad_to_good=10)
-    cmp = comparison_file(tmp_path, (before, after))
+    cmp = comparison_file(tmp_path / "a", (before, after))
     row = next(r for r in json.loads(cmp.read_text())["metrics"] if r["path"] == "capability.accuracy")
     assert row["delta"] == pytest.approx(-0.01) and row["p_value"] > 0.2
-    assert gate(tmp_path, cmp, "significant") == 0
-    assert statuses(tmp_path)["capability.accuracy"] == "pass"
+    assert gate(tmp_path / "a", cmp, "significant") == 3
+    assert statuses(tmp_path / "a")["capability.accuracy"] == "inconclusive"
+    # 2000 items with the same discordance (0.06) and change: power 0.95 -> passes
+    before, after = paired(2000, 1400, good_to_bad=70, bad_to_good=50)
+    cmp = comparison_file(tmp_path / "b", (before, after))
+    row = next(r for r in json.loads(cmp.read_text())["metrics"] if r["path"] == "capability.accuracy")
+    assert row["delta"] == pytest.approx(-0.01) and row["delta_ci"][0] < -0.02
+    assert gate(tmp_path / "b", cmp, "significant") == 0
+    assert statuses(tmp_path / "b")["capability.accuracy"] == "pass"
 
 
 def test_exit_2_unknown_metric_on_real_comparison(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
