@@ -325,8 +325,7 @@ def _decide(
     wholly_ok = has_ci and ok(lo) and ok(hi)
     wholly_beyond = has_ci and not ok(lo) and not ok(hi)
     powered_rule = rule.decide == "significant" and is_delta
-    check = assess(rule, row, alpha, min_power) if rule.decide != "point" else None
-    power = check.power if check is not None and powered_rule else None
+    power = assess(rule, row, alpha, min_power, plan=False).power if powered_rule else None
     powered = power is not None and power >= min_power
     power_text = (
         f"power {power:.2f} to detect a {change} of {rule.threshold:g} (min_power {min_power:g})"
@@ -391,8 +390,9 @@ def _decide(
 
     n_needed: int | None = None
     if status == "inconclusive":
-        needs = check.note if check is not None and check.n_needed is None else None
-        if check is not None and check.n_needed is not None:
+        check = assess(rule, row, alpha, min_power)
+        needs = check.note if check.n_needed is None else None
+        if check.n_needed is not None:
             n_needed = check.n_needed
             needs = f"needs about {n_needed} items"
         parts = [_rule_out(rule, lo, hi)] if has_ci and not wholly_ok else []

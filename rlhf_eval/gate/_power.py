@@ -68,8 +68,12 @@ def _design(rule: Rule, row: _Row, alpha: float) -> tuple[str, float | None, flo
     return "interval", None, se * math.sqrt(n_eff), n_eff, deff
 
 
-def assess(rule: Rule, row: _Row, alpha: float, min_power: float) -> Assessment:
-    """Power and needed n of ``rule`` on ``row`` at level ``alpha`` and target power ``min_power``."""
+def assess(rule: Rule, row: _Row, alpha: float, min_power: float, *, plan: bool = True) -> Assessment:
+    """Power and needed n of ``rule`` on ``row`` at level ``alpha`` and target power ``min_power``.
+
+    ``plan=False`` skips the sample-size search (``n_needed`` is then None): the gate only
+    needs it for inconclusive results.
+    """
     kind, psi, sd, n_eff, deff = _design(rule, row, alpha)
     if kind == "none":
         return Assessment(None, None, "none", "no n, interval or design to compute power from")
@@ -82,7 +86,9 @@ def assess(rule: Rule, row: _Row, alpha: float, min_power: float) -> Assessment:
     decide = rule.decide if is_delta else "ci"  # absolute bounds need a clear interval in every mode
     if decide == "point":
         decide = "ci"
-    plan = plan_sample_size(
+    if not plan:
+        return Assessment(_power(rule, row, alpha, kind, psi, sd, n_eff), None, "", None)
+    planned = plan_sample_size(
         kind=plan_kind,
         bound=rule.bound,
         threshold=t,
@@ -94,10 +100,26 @@ def assess(rule: Rule, row: _Row, alpha: float, min_power: float) -> Assessment:
         sd=sd,
         design_effect=deff,
     )
-    if kind == "interval":
-        method = "normal approximation from the interval width"
-    else:
-        method = plan.method
+    method = "normal approximation from the interval width" if kind == "interval" else planned.method
+    power = _power(rule, row, alpha, kind, psi, sd, n_eff)
+    n_needed = planned.n
+    if n_needed is not None and row.ci_valid_from is not None and row.n_clusters and row.n:
+        # an approximate interval needs enough clusters before it can decide at all
+        per_cluster = row.n / row.n_clusters
+        n_needed = max(n_needed, math.ceil(row.ci_valid_from * per_cluster))
+    if n_needed is not None and rule.min_n is not None:
+        n_needed = max(n_needed, rule.min_n)
+    return Assessment(power, n_needed, method, planned.note)
+
+
+def _power(
+    rule: Rule, row: _Row, alpha: float, kind: str, psi: float | None, sd: float | None, n_eff: float
+) -> float | None:
+    """Significant change rules: power to detect a change of the bound's size; others: the chance
+    that the interval clears the bound if the metric sits where it is now (changes: no change)."""
+    is_delta = rule.bound in DELTA_BOUNDS
+    t = rule.threshold
+    value = row.after
     power: float | None
     if is_delta and rule.decide == "significant":
         if kind == "rate":
@@ -115,11 +137,4 @@ def assess(rule: Rule, row: _Row, alpha: float, min_power: float) -> Assessment:
         power = power_bound(n_eff, sigma, gap, alpha) if sigma is not None else None
     if power is not None and not math.isfinite(power):
         power = None
-    n_needed = plan.n
-    if n_needed is not None and row.ci_valid_from is not None and row.n_clusters and row.n:
-        # an approximate interval needs enough clusters before it can decide at all
-        per_cluster = row.n / row.n_clusters
-        n_needed = max(n_needed, math.ceil(row.ci_valid_from * per_cluster))
-    if n_needed is not None and rule.min_n is not None:
-        n_needed = max(n_needed, rule.min_n)
-    return Assessment(power, n_needed, method, plan.note)
+    return power

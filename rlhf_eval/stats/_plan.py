@@ -30,7 +30,7 @@ from scipy import optimize as _opt
 from scipy import stats as _st
 
 from rlhf_eval.stats._intervals import wilson_interval
-from rlhf_eval.stats._power import n_bound, n_paired_mean, n_paired_proportion
+from rlhf_eval.stats._power import n_bound, n_paired_mean, n_paired_proportion, n_two_proportions
 
 MetricKind = Literal["rate", "mean"]
 PLAN_BOUNDS = ("min", "max", "max_increase", "max_decrease")
@@ -100,6 +100,7 @@ def plan_sample_size(
     sd: float | None = None,
     design_effect: float = 1.0,
     expected_change: float = 0.0,
+    paired: bool = True,
 ) -> SampleSize:
     """Items a rule needs to decide with probability ``power`` (see the module docstring).
 
@@ -107,7 +108,11 @@ def plan_sample_size(
     change you expect (0: none). Rates use ``discordance`` (the expected share of paired
     items whose 0/1 value changes; default: that of independent runs, which overstates it
     for correlated runs); means need ``sd`` (of the paired differences for change bounds,
-    of the values for ``min``/``max``). Raises ``ValueError`` on inconsistent input.
+    of the values for ``min``/``max``). ``paired=False`` plans two independent samples of
+    ``n`` items each (rates only; the gate's comparisons are always paired): the z-test of
+    ``statsmodels.stats.proportion.samplesize_proportions_2indep_onetail`` for
+    ``significant``, an interval with variance ``p1(1-p1) + p2(1-p2)`` for ``ci``.
+    Raises ``ValueError`` on inconsistent input.
     """
     if bound not in PLAN_BOUNDS:
         raise ValueError(f"bound must be one of {', '.join(PLAN_BOUNDS)}, got {bound!r}")
@@ -117,6 +122,10 @@ def plan_sample_size(
         raise ValueError("alpha and power must be between 0 and 1")
     if design_effect < 1 or not math.isfinite(design_effect):
         raise ValueError(f"design effect must be >= 1, got {design_effect!r}")
+    if not paired and (kind != "rate" or bound in ("min", "max") or discordance is not None):
+        raise ValueError(
+            "unpaired planning is for a change in a rate (no discordance: the samples are independent)"
+        )
     if kind == "rate":
         if before is None or not 0 <= before <= 1:
             raise ValueError(f"a rate needs an expected before value in [0, 1], got {before!r}")
@@ -140,7 +149,11 @@ def plan_sample_size(
     t = float(threshold)
     if is_delta and decide == "significant":
         effect = -t if bound == "max_decrease" else t  # the violation the test must detect
-        if kind == "rate":
+        if kind == "rate" and not paired:
+            assert before is not None
+            n_eff = n_two_proportions(before, min(1.0, max(0.0, before + effect)), alpha, power)
+            method = f"two independent samples (n each), z-test with pooled null variance; change {t:g}"
+        elif kind == "rate":
             assert before is not None
             psi = (
                 discordance
@@ -178,6 +191,8 @@ def plan_sample_size(
             psi = discordance if discordance is not None else independent_discordance(before, after)
             psi = max(psi, abs(expected_change))
             sigma = math.sqrt(max(psi - expected_change**2, 0.0))
+            if not paired:
+                sigma = math.sqrt(before * (1 - before) + after * (1 - after))
             z = float(_st.norm.ppf(1 - alpha / 2))
             floor = z * z * (1 - gap) / gap  # no discordant item: +-z^2/(n+z^2) must fit in the gap
             n_eff = max(n_bound(sigma, gap, alpha, power), floor)
