@@ -77,7 +77,7 @@ def plan_policy(
                     f"{policy.source}: {rule.label}: no metric in {data_source} matches {rule.metric!r}"
                 )
             for row in hits:
-                a = assess(rule, row, alpha, target)
+                check = assess(rule, row, alpha, target)
                 out.append(
                     PlanRow(
                         rule.index,
@@ -87,11 +87,11 @@ def plan_policy(
                         rule.bound_text("delta" if rule.bound.startswith("max_") else "after"),
                         rule.decide,
                         row.n,
-                        a.n_needed,
+                        check.n_needed,
                         target,
                         alpha,
-                        a.method,
-                        a.note,
+                        check.method,
+                        check.note,
                     )
                 )
         return out

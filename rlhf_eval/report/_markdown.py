@@ -30,6 +30,12 @@ from rlhf_eval.report._inputs import ReportInputs
 from rlhf_eval.report._page import is_suppressed, value_text
 
 
+def _needs(result: dict[str, Any]) -> str:
+    """`` (needs ~N)`` for an inconclusive gate result that knows the n it needs."""
+    n = result.get("n_needed")
+    return f" (needs ~{n})" if result.get("status") == "inconclusive" and isinstance(n, int) else ""
+
+
 def md(text: Any) -> str:
     """Text made safe for a Markdown table cell: no HTML, pipes or newlines."""
     s = "" if text is None else str(text)
@@ -105,7 +111,7 @@ def markdown(
                 md(r.get("path") or r.get("metric")),
                 md(r.get("bound_text") or f"{r.get('bound', '')} {fmt(r.get('threshold'))}"),
                 md(fmt_ci(r.get("value"), ci_of(r.get("ci")))),
-                md(fmt_int(r.get("n"))),
+                md(fmt_int(r.get("n")) + _needs(r)),
                 md(r.get("status")),
             ]
             for r in gate.get("results", [])

@@ -94,6 +94,12 @@ def scorecard_table(rows: Sequence[MetricRow]) -> str:
     return "".join(out)
 
 
+def _needs(result: dict[str, Any]) -> str:
+    """`` (needs ~N)`` for an inconclusive gate result that knows the n it needs."""
+    n = result.get("n_needed")
+    return f" (needs ~{n})" if result.get("status") == "inconclusive" and isinstance(n, int) else ""
+
+
 def gate_html(gate: dict[str, Any]) -> str:
     """Gate status banner and one row per rule result."""
     status = str(gate.get("status", "unknown"))
@@ -124,7 +130,7 @@ def gate_html(gate: dict[str, Any]) -> str:
                 esc(bound),
                 esc(r.get("decide", "–")),
                 esc(fmt_ci(r.get("value"), ci_of(r.get("ci")))),
-                esc(fmt_int(r.get("n"))),
+                esc(fmt_int(r.get("n")) + _needs(r)),
                 f'<span class="status status-{esc(st)}">{esc(st)}</span>',
                 f'<span class="small">{esc(r.get("message", ""))}</span>',
             ]
