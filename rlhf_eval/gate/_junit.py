@@ -56,7 +56,8 @@ def junit_xml(result: GateResult) -> str:
         ("policy", result.policy.source),
         ("input", result.data_source),
         ("on_inconclusive", result.policy.on_inconclusive),
-        ("alpha", f"{result.policy.alpha:g}"),
+        ("alpha", f"{result.alpha:g}"),
+        ("min_power", f"{result.policy.min_power:g}"),
         ("exit_code", str(result.exit_code)),
         ("status", result.status),
     ):

@@ -217,3 +217,28 @@ def test_report_shows_the_needed_n_of_inconclusive_rules(tmp_path: Path) -> None
     html = build_report(gate=gate, out=tmp_path / "r.html")
     assert f"40 (needs ~{n})" in html.read_text(encoding="utf-8")
     assert f"40 (needs ~{n})" in html.with_suffix(".md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("policy", "needle"),
+    [
+        ({"min_power": 1.5}, "'min_power' must be a number between 0 and 1, got 1.5"),
+        ({"min_power": True}, "'min_power' must be a number between 0 and 1, got True"),
+        (
+            {"rules": [{"metric": "a.b", "min": 0.9, "min_power": "high"}]},
+            "rule 1 (a.b): 'min_power' must be",
+        ),
+    ],
+)
+def test_min_power_is_validated(policy: dict[str, Any], needle: str) -> None:
+    with pytest.raises(UserError) as info:
+        parse_policy({"rules": [{"metric": "a.b", "min": 0.9}], **policy}, "p.yaml")
+    assert needle in str(info.value)
+
+
+def test_junit_records_the_level_and_power_used() -> None:
+    res = evaluate_gate(
+        parse_policy({"rules": [{"metric": "s.m", "min": 0.9}], "min_power": 0.9}, "p"), comparison=_comp(0.1)
+    )
+    props = {p.get("name"): p.get("value") for p in ET.fromstring(junit_xml(res)).iter("property")}
+    assert (props["alpha"], props["min_power"]) == ("0.1", "0.9")
