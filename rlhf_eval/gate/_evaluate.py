@@ -452,6 +452,15 @@ def _number(v: Any, where: str, key: str) -> float | None:
     return float(v) if math.isfinite(v) else None
 
 
+def _ranged(v: Any, where: str, key: str, lo: float, hi: float) -> float | None:
+    """A number or null that must lie in ``[lo, hi]`` (design fields of comparison rows)."""
+    x = _number(v, where, key)
+    if x is not None and not lo <= x <= hi:
+        bounds = f">= {lo:g}" if hi == math.inf else f"in [{lo:g}, {hi:g}]"
+        raise UserError(f"{where}: {key!r} must be {bounds} or null, got {v!r}")
+    return x
+
+
 def _count(v: Any, where: str, key: str) -> int | None:
     if v is None:
         return None
@@ -517,6 +526,10 @@ def _rows_from_comparison(comparison: Any, src: str) -> list[_Row]:
             valid_from = _LEGACY_APPROXIMATE[method]
             n_units = m.get("n_clusters") if isinstance(m.get("n_clusters"), int) else m.get("n")
             approximate = valid_from is None or not isinstance(n_units, int) or n_units < valid_from
+        kind = m.get("kind") if isinstance(m.get("kind"), str) else None
+        if kind == "proportion":
+            for key in ("before", "after"):
+                _ranged(m.get(key), where, key, 0.0, 1.0)
         rows.append(
             _Row(
                 path=path,
@@ -531,16 +544,16 @@ def _rows_from_comparison(comparison: Any, src: str) -> list[_Row]:
                 delta=_number(m.get("delta"), where, "delta"),
                 delta_ci=_interval(m.get("delta_ci"), where, "delta_ci"),
                 p_value=_number(m.get("p_value"), where, "p_value"),
-                kind=m.get("kind") if isinstance(m.get("kind"), str) else None,
+                kind=kind,
                 ci_method=method,
                 ci_approximate=bool(approximate),
                 ci_valid_from=valid_from,
                 n_clusters=_count(m.get("n_clusters"), where, "n_clusters"),
-                n_effective=_number(m.get("n_effective"), where, "n_effective"),
-                design_effect=_number(m.get("design_effect"), where, "design_effect"),
-                discordance=_number(m.get("discordance"), where, "discordance"),
-                sd_diff=_number(m.get("sd_diff"), where, "sd_diff"),
-                sd_after=_number(m.get("sd_after"), where, "sd_after"),
+                n_effective=_ranged(m.get("n_effective"), where, "n_effective", 0.0, math.inf),
+                design_effect=_ranged(m.get("design_effect"), where, "design_effect", 1.0, math.inf),
+                discordance=_ranged(m.get("discordance"), where, "discordance", 0.0, 1.0),
+                sd_diff=_ranged(m.get("sd_diff"), where, "sd_diff", 0.0, math.inf),
+                sd_after=_ranged(m.get("sd_after"), where, "sd_after", 0.0, math.inf),
             )
         )
     return rows
@@ -564,6 +577,8 @@ def _rows_from_scores(scores: Any, src: str) -> list[_Row]:
         valid_from = {"mean": 200, "ece": None}.get(kind or "", 0)
         value = _number(e.get("value"), where, "value")
         after_ci = (_number(e.get("ci_low"), where, "ci_low"), _number(e.get("ci_high"), where, "ci_high"))
+        if kind == "proportion":
+            _ranged(value, where, "value", 0.0, 1.0)
         if kind == "proportion" and value is not None and n:  # re-derive with the small-n-safe Wilson
             k = round(value * n)
             iv = effective_wilson_interval(np.r_[np.ones(k), np.zeros(n - k)], None, 1 - SCORES_ALPHA)

@@ -88,18 +88,21 @@ def assess(rule: Rule, row: _Row, alpha: float, min_power: float, *, plan: bool 
         decide = "ci"
     if not plan:
         return Assessment(_power(rule, row, alpha, kind, psi, sd, n_eff), None, "", None)
-    planned = plan_sample_size(
-        kind=plan_kind,
-        bound=rule.bound,
-        threshold=t,
-        decide=decide,
-        before=(row.before if row.before is not None else 0.5) if is_delta else value,
-        alpha=alpha,
-        power=min_power,
-        discordance=psi if kind == "rate" and is_delta else None,
-        sd=sd,
-        design_effect=deff,
-    )
+    try:
+        planned = plan_sample_size(
+            kind=plan_kind,
+            bound=rule.bound,
+            threshold=t,
+            decide=decide,
+            before=(row.before if row.before is not None else 0.5) if is_delta else value,
+            alpha=alpha,
+            power=min_power,
+            discordance=psi if kind == "rate" and is_delta else None,
+            sd=sd,
+            design_effect=deff,
+        )
+    except ValueError as exc:  # defensive: rows are validated on reading
+        return Assessment(None, None, "none", f"cannot plan: {exc}")
     method = "normal approximation from the interval width" if kind == "interval" else planned.method
     power = _power(rule, row, alpha, kind, psi, sd, n_eff)
     n_needed = planned.n
@@ -133,7 +136,7 @@ def _power(
     else:
         assert value is not None
         gap = value - t if rule.bound == "min" else t - value
-        sigma = math.sqrt(value * (1 - value)) if kind == "rate" else sd
+        sigma = math.sqrt(max(value * (1 - value), 0.0)) if kind == "rate" else sd
         power = power_bound(n_eff, sigma, gap, alpha) if sigma is not None else None
     if power is not None and not math.isfinite(power):
         power = None

@@ -308,6 +308,13 @@ def test_unknown_metric_names_rule_and_suggests() -> None:
             "metrics[0] (s.m): 'delta_ci' must be [low, high] or null",
         ),
         ({"metrics": [row("s.m", n=-3)]}, "'n' must be a non-negative integer or null"),
+        ({"metrics": [row("s.m", discordance=1.5)]}, "'discordance' must be in [0, 1] or null, got 1.5"),
+        (
+            {"metrics": [row("s.m", kind="proportion", after=1.2)]},
+            "'after' must be in [0, 1] or null, got 1.2",
+        ),
+        ({"metrics": [row("s.m", design_effect=0.5)]}, "'design_effect' must be >= 1 or null, got 0.5"),
+        ({"metrics": [row("s.m", ci_valid_from="x")]}, "'ci_valid_from' must be a non-negative integer"),
     ],
 )
 def test_malformed_comparison_is_one_line_error(data: Any, needle: str) -> None:
@@ -351,6 +358,10 @@ def test_scores_mode_checks_absolute_bounds_on_one_run() -> None:
         UserError, match=r"p\.yaml: rule 1 \(harmlessness\.refusal_rate\): 'max_decrease' .*--comparison"
     ):
         evaluate_gate(delta_pol, scores=scores)
+    with pytest.raises(UserError, match=r"refusal_rate: 'value' must be in \[0, 1\] or null, got 1\.5"):
+        evaluate_gate(
+            pol, scores={"harmlessness": {"refusal_rate": {"value": 1.5, "n": 3, "kind": "proportion"}}}
+        )
     with pytest.raises(UserError, match=r"harmlessness\.refusal_rate: 'value' must be a number"):
         evaluate_gate(pol, scores={"harmlessness": {"refusal_rate": {"value": "x"}}})
 
