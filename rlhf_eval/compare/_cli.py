@@ -65,6 +65,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="significance level; intervals are 1-alpha (default: %(default)s)",
     )
     p.add_argument(
+        "--judge-validation",
+        metavar="JUDGE.json",
+        help="correct refusal rates with the judge's error measured on your labels "
+        "(`rlhf-eval validate-judge --out`) instead of the one recorded in run.json",
+    )
+    p.add_argument(
         "--allow-suite-mismatch",
         action="store_true",
         help="compare suites whose versions differ (a warning is recorded instead of an error)",
@@ -83,6 +89,7 @@ def handler(args: argparse.Namespace) -> int:
         seed=args.seed,
         allow_suite_mismatch=args.allow_suite_mismatch,
         alpha=args.alpha,
+        judge_validation=args.judge_validation,
     )
     write_comparison(comparison, args.out)
     for line in summary_lines(comparison.to_dict()):
@@ -106,6 +113,12 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             f"{flag} {r['path']:<45} {r['before']:.3f} -> {r['after']:.3f}  "
             f"delta {r['delta']:+.3f} [{lo:+.3f}, {hi:+.3f}]  p_adj={r['p_adjusted']:.2g}  n={r['n']}"
         )
+        c = r.get("corrected")
+        if c and c.get("delta") is not None and None not in (c.get("delta_ci") or [None]):
+            lines.append(
+                f"  {'':<45} judge-corrected {c['before']:.3f} -> {c['after']:.3f}  delta {c['delta']:+.3f} "
+                f"[{c['delta_ci'][0]:+.3f}, {c['delta_ci'][1]:+.3f}]"
+            )
     tax = doc["alignment_tax"]
     lines.append(
         f"alignment tax: {tax['verdict']}"

@@ -6,6 +6,7 @@ import math
 import os
 from typing import Any
 
+from rlhf_eval.compare._corrected import corrected_block, judge_error_of, load_judge_validation
 from rlhf_eval.compare._load import MetricSpec, Run, load_run
 from rlhf_eval.compare._result import Comparison
 from rlhf_eval.compare._rows import Paired, Params, collect, flip_directions, metric_rows
@@ -22,15 +23,21 @@ def compare_runs(
     seed: int = 0,
     allow_suite_mismatch: bool = False,
     alpha: float = 0.05,
+    judge_validation: str | os.PathLike[str] | None = None,
 ) -> Comparison:
     """Compare two run directories item by item; bad input raises :class:`UserError`.
 
     Deterministic given ``seed``. Intervals are ``1 - alpha``; headline rows are
     Holm-adjusted together, per-category rows Benjamini-Hochberg-adjusted together, and
-    ``significant`` means ``p_adjusted < alpha``.
+    ``significant`` means ``p_adjusted < alpha``. Rows of judged refusal rates also get a
+    judge-corrected ``corrected`` block, from the judge error recorded in each run.json or,
+    when given, from ``judge_validation`` (a ``validate-judge --out`` file) for both runs.
     """
     params = _check_params(n_resamples, seed, alpha)
     before, after = load_run(before_dir), load_run(after_dir)
+    err_before, err_after = judge_error_of(before.info), judge_error_of(after.info)
+    if judge_validation is not None:
+        err_before = err_after = load_judge_validation(judge_validation)
     warnings: list[str] = []
     plan = pair_items(before, after, allow_suite_mismatch, warnings)
 
@@ -45,6 +52,9 @@ def compare_runs(
                     f"{suite}.{spec.name}: no item has {spec.item_metric!r} in both runs; not tested"
                 )
             for row, sub in metric_rows(suite, spec, paired, params):
+                corrected = corrected_block(row, sub.before, sub.after, err_before, err_after, params.alpha)
+                if corrected is not None:
+                    row["corrected"] = corrected
                 rows.append(row)
                 data[row["path"]] = sub
             if spec.kind == "proportion":
@@ -61,6 +71,7 @@ def compare_runs(
             "seed": params.seed,
             "alpha": params.alpha,
             "allow_suite_mismatch": allow_suite_mismatch,
+            "judge_validation": str(judge_validation) if judge_validation is not None else None,
         },
         rows=rows,
         flip_records=flips,

@@ -47,6 +47,36 @@ class _Row:
     discordance: float | None = None
     sd_diff: float | None = None
     sd_after: float | None = None
+    corrected: _Row | None = None  # the same row with judge-corrected values (judged refusal rates)
+
+
+def _corrected_row(row: _Row, c: Any, where: str) -> _Row | None:
+    """``row`` with its ``corrected`` block's values (comparison.json rows or scores.json entries)."""
+    if not isinstance(c, dict):
+        return None
+    where = f"{where}: corrected"
+    after_ci: tuple[float | None, float | None] | None
+    if "ci_low" in c:  # scores.json entry
+        after_ci = (_number(c.get("ci_low"), where, "ci_low"), _number(c.get("ci_high"), where, "ci_high"))
+    else:
+        after_ci = _interval(c.get("after_ci"), where, "after_ci")
+    after = _number(c.get("after", c.get("value")), where, "after")
+    return replace(
+        row,
+        after=after,
+        after_ci=after_ci,
+        before=_number(c.get("before"), where, "before"),
+        delta=_number(c.get("delta"), where, "delta"),
+        delta_ci=_interval(c.get("delta_ci"), where, "delta_ci"),
+        p_value=None,
+        ci_method="rogan_gladen",
+        ci_approximate=False,
+        ci_valid_from=None,
+        discordance=None,
+        sd_diff=None,
+        sd_after=None,
+        corrected=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -200,6 +230,14 @@ def evaluate_gate(
         hits = [row for row in rows if rule.matches(row.path)]
         if not hits:
             raise UserError(f"{where}: no metric in {src} matches {rule.metric!r}{_near(rule, rows)}")
+        if rule.corrected:
+            missing = [row.path for row in hits if row.corrected is None]
+            if missing:
+                raise UserError(
+                    f"{where}: 'corrected: true' but {missing[0]} has no judge-corrected value (only refusal "
+                    "rates of runs whose judge error is known have one; see `rlhf-eval compare --judge-validation`)"
+                )
+            hits = [row.corrected for row in hits if row.corrected is not None]
         matched.extend((rule, row) for row in hits)
 
     p_holm = _holm_family(matched)
@@ -311,6 +349,8 @@ def _decide(
     is_delta = rule.bound in DELTA_BOUNDS
     value, ci = (row.delta, row.delta_ci) if is_delta else (row.after, row.after_ci)
     quantity = "delta" if is_delta else ("value" if row.from_run else "after")
+    if row.ci_method == "rogan_gladen":
+        quantity = f"judge-corrected {quantity}"
     lower = rule.bound in ("min", "max_decrease")
     limit = -rule.threshold if rule.bound == "max_decrease" else rule.threshold
     change = "drop" if rule.bound == "max_decrease" else "rise"
@@ -493,8 +533,12 @@ def _rows_from_run(run: str | os.PathLike[str], alpha: float, src: str) -> list[
     from rlhf_eval.compare import compare_runs
 
     comp = compare_runs(run, run, n_resamples=2000, seed=0, alpha=alpha).to_dict()
+
+    def single(r: _Row) -> _Row:
+        return replace(r, from_run=True, before=None, delta=None, delta_ci=None, p_value=None)
+
     return [
-        replace(r, from_run=True, before=None, delta=None, delta_ci=None, p_value=None)
+        replace(single(r), corrected=single(r.corrected) if r.corrected is not None else None)
         for r in _rows_from_comparison(comp, src)
     ]
 
@@ -556,6 +600,7 @@ def _rows_from_comparison(comparison: Any, src: str) -> list[_Row]:
                 sd_after=_ranged(m.get("sd_after"), where, "sd_after", 0.0, math.inf),
             )
         )
+        rows[-1] = replace(rows[-1], corrected=_corrected_row(rows[-1], m.get("corrected"), where))
     return rows
 
 
@@ -583,7 +628,7 @@ def _rows_from_scores(scores: Any, src: str) -> list[_Row]:
             k = round(value * n)
             iv = effective_wilson_interval(np.r_[np.ones(k), np.zeros(n - k)], None, 1 - SCORES_ALPHA)
             after_ci = (iv.low, iv.high)
-        return _Row(
+        out = _Row(
             path=path,
             suite=suite,
             category=cat,
@@ -597,6 +642,7 @@ def _rows_from_scores(scores: Any, src: str) -> list[_Row]:
             ci_valid_from=valid_from or None,
             n_clusters=n,
         )
+        return replace(out, corrected=_corrected_row(out, e.get("corrected"), where))
 
     for suite, metrics in scores.items():
         if not isinstance(metrics, dict):

@@ -22,7 +22,7 @@ BOUNDS: tuple[Bound, ...] = ("min", "max", "max_increase", "max_decrease")
 DELTA_BOUNDS: frozenset[str] = frozenset({"max_increase", "max_decrease"})
 # One tuple per schema level: a new rule option (e.g. a judge-corrected rate) is one more key
 # here plus its check in _parse_rule and a field on Rule.
-RULE_KEYS: tuple[str, ...] = ("name", "metric", *BOUNDS, "decide", "min_n", "min_power")
+RULE_KEYS: tuple[str, ...] = ("name", "metric", *BOUNDS, "decide", "min_n", "min_power", "corrected")
 POLICY_KEYS: tuple[str, ...] = ("on_inconclusive", "alpha", "min_power", "rules")
 DEFAULT_ALPHA = 0.05
 DEFAULT_MIN_POWER = 0.8
@@ -40,6 +40,7 @@ class Rule:
     min_n: int | None = None
     name: str | None = None
     min_power: float | None = None  # None: the policy's min_power
+    corrected: bool = False  # decide on the judge-corrected rate (refusal rates) instead of the judged one
 
     @property
     def label(self) -> str:
@@ -193,6 +194,14 @@ def _parse_rule(index: int, raw: Any, source: str) -> Rule:
     min_power = raw.get("min_power")
     if min_power is not None and (not _is_number(min_power) or not 0 < float(min_power) < 1):
         raise UserError(f"{where}: 'min_power' must be a number between 0 and 1, got {min_power!r}")
+    corrected = raw.get("corrected", False)
+    if not isinstance(corrected, bool):
+        raise UserError(f"{where}: 'corrected' must be true or false, got {corrected!r}")
+    if corrected and decide == "significant":
+        raise UserError(
+            f"{where}: 'corrected: true' works with decide: ci or point (a corrected rate has an interval, "
+            "not a paired test)"
+        )
     return Rule(
         index=index,
         metric=metric,
@@ -202,6 +211,7 @@ def _parse_rule(index: int, raw: Any, source: str) -> Rule:
         min_n=min_n,
         name=name,
         min_power=float(min_power) if min_power is not None else None,
+        corrected=corrected,
     )
 
 

@@ -32,7 +32,13 @@ def test_compare_writes_comparison_json(tmp_path: Path, capsys: pytest.CaptureFi
     doc = json.loads(out.read_text())
     assert doc["schema"] == "rlhf-eval/comparison/1"
     assert doc["before"]["dir"] == str(before) and doc["after"]["model"]["spec"] == "after"
-    assert doc["params"] == {"n_resamples": 500, "seed": 0, "alpha": 0.05, "allow_suite_mismatch": False}
+    assert doc["params"] == {
+        "n_resamples": 500,
+        "seed": 0,
+        "alpha": 0.05,
+        "allow_suite_mismatch": False,
+        "judge_validation": None,
+    }
     paths = [r["path"] for r in doc["metrics"]]
     assert paths[:5] == [
         "harmlessness.refusal_rate",

@@ -115,7 +115,7 @@ def test_wildcards_match_part_by_part() -> None:
         (
             "rules:\n  - metric: a.b\n    min: 0.9\n    max_increse: 0.1\n",
             "policy.yaml: rule 1 (a.b): unknown key 'max_increse' (did you mean 'max_increase'? known: "
-            "name, metric, min, max, max_increase, max_decrease, decide, min_n, min_power)",
+            "name, metric, min, max, max_increase, max_decrease, decide, min_n, min_power, corrected)",
         ),
         (
             "rules:\n  - metric: a.b\n    min: 0.9\n    max: 1.0\n",
