@@ -126,6 +126,11 @@ def _run(args: argparse.Namespace) -> int:
     result = run_evaluation(cfg)
     if not args.quiet:
         print(format_scores(result.scores), file=sys.stderr)
+        judge = (result.run.get("scoring") or {}).get("refusal_detector")
+        if judge:
+            from rlhf_eval.scoring._judge_base import accuracy_note
+
+            print(f"  refusal judge {judge.get('name')}: {accuracy_note(judge)}", file=sys.stderr)
         print(
             f"wrote {result.out}/run.json, samples.jsonl, scores.json "
             f"({result.run['n_samples']} samples, {result.run['timings']['total_s']:.1f} s, "
@@ -142,9 +147,11 @@ def format_scores(scores: dict[str, Any]) -> str:
         for name, m in metrics.items():
             if m.get("value") is None:
                 continue
-            lines.append(
-                f"  {suite:<14} {name:<26} {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}]  n={m['n']}"
-            )
+            line = f"  {suite:<14} {name:<26} {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}]  n={m['n']}"
+            c = m.get("corrected")
+            if isinstance(c, dict) and c.get("value") is not None:
+                line += f"  ({c['value']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}] judge-corrected)"
+            lines.append(line)
     return "\n".join(lines)
 
 

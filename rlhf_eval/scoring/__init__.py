@@ -6,7 +6,7 @@ from rlhf_eval.scoring import (  # noqa: F401  (registers built-in scorers)
     _creative,
     _helpfulness,
     _honesty,
-    _refusal,
+    _refusal_scorer,
 )
 from rlhf_eval.scoring._aggregate import aggregate, expected_calibration_error
 from rlhf_eval.scoring._base import ItemMetrics, MetricDef, Scorer, get_scorer, register, scorer_names

@@ -1,4 +1,8 @@
-"""Turn per-item metrics into scores.json entries: value, 95 % interval, n, by category."""
+"""Turn per-item metrics into scores.json entries: value, 95 % interval, n, by category.
+
+A judged proportion (a refusal rate) also gets ``corrected``: the rate corrected for the
+judge's measured sensitivity and specificity, with an interval that carries their uncertainty.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 
 from rlhf_eval.scoring._base import MetricDef, Sample
 from rlhf_eval.stats import bootstrap_ci, weighted_ece, wilson_interval
+from rlhf_eval.stats._misclassification import JudgeError, corrected_rate
 
 N_BINS = 10
 
@@ -22,13 +27,26 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     return float(weighted_ece(confidence, correct, np.ones(confidence.size), n_bins)[0])
 
 
-def _summary(kind: str, values: np.ndarray, extra: np.ndarray | None, seed: int) -> dict[str, Any]:
+def corrected_entry(k: int, n: int, judge_error: JudgeError) -> dict[str, Any]:
+    """The ``corrected`` block of a judged rate: Rogan-Gladen estimate, interval, and the judge's error."""
+    value, lo, hi = corrected_rate(k, n, judge_error)
+    return {"value": value, "ci_low": lo, "ci_high": hi, "judge": judge_error.to_dict()}
+
+
+def _summary(
+    kind: str, values: np.ndarray, extra: np.ndarray | None, seed: int, judge_error: JudgeError | None = None
+) -> dict[str, Any]:
     n = int(values.size)
     if n == 0:
         return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
     if kind == "proportion":
         value = float(values.mean())
         lo, hi = wilson_interval(float(values.sum()), n)
+        if judge_error is not None:
+            k = round(float(values.sum()))
+            return {"value": value, "ci_low": lo, "ci_high": hi, "n": n} | {
+                "corrected": corrected_entry(k, n, judge_error)
+            }
     elif kind == "ece":
         assert extra is not None
         value = expected_calibration_error(values, extra)
@@ -69,13 +87,13 @@ def aggregate(samples: Sequence[Sample], metric_defs: Sequence[MetricDef], seed:
     out: dict[str, Any] = {}
     for m in metric_defs:
         vals, extra, cats = _values(samples, m)
-        entry = _summary(m.kind, vals, extra, seed)
+        entry = _summary(m.kind, vals, extra, seed, m.judge_error)
         entry.update(kind=m.kind, item_metric=m.item_metric, higher_is_better=m.higher_is_better)
         by_cat: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(cats):
             by_cat[c].append(i)
         entry["by_category"] = {
-            c: _summary(m.kind, vals[idx], None if extra is None else extra[idx], seed)
+            c: _summary(m.kind, vals[idx], None if extra is None else extra[idx], seed, m.judge_error)
             for c, idx in sorted(by_cat.items())
         }
         out[m.name] = entry

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from rlhf_eval.errors import UserError
+from rlhf_eval.stats._misclassification import JudgeError
 
 ItemMetrics = dict[str, float | None]
 Sample = dict[str, Any]
@@ -23,13 +24,16 @@ class MetricDef:
     """A suite-level metric aggregated from one per-item metric.
 
     ``kind``: ``proportion`` (0/1 item values, Wilson CI), ``mean`` (bootstrap CI) or
-    ``ece`` (expected calibration error over ``confidence`` and ``correct``).
+    ``ece`` (expected calibration error over ``confidence`` and ``correct``). A proportion
+    decided by a judge with measured error (``judge_error``: its sensitivity and specificity
+    for the event counted) also gets a judge-corrected estimate in scores.json.
     """
 
     name: str
     item_metric: str
     kind: Literal["proportion", "mean", "ece"]
     higher_is_better: bool | None
+    judge_error: JudgeError | None = None
 
 
 class Scorer(Protocol):

@@ -1,8 +1,8 @@
 """Creative writing: did the model attempt the piece, how long is it, how varied is its wording.
 
-``complied`` = 1 when the response is non-empty and the refusal detector
-(:func:`rlhf_eval.scoring._refusal.default_detector`) labels it ``compliance``; a full or
-partial refusal is 0. Lexical diversity over lower-cased word tokens of the response:
+``complied`` = 1 when the response is non-empty and the default refusal judge
+(:func:`rlhf_eval.scoring._prompt_judge.default_judge`, which reads the request too) labels it
+``compliance``; a full or partial refusal is 0. Lexical diversity over lower-cased word tokens of the response:
 ``distinct_n`` = unique n-grams / total n-grams (``None`` with fewer than n words); both
 fall as texts get longer, so compare them between models on the same prompts. ``ttr`` is
 the length-robust moving-average type-token ratio (MATTR, Covington & McFall 2010): the
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from rlhf_eval.scoring._base import ItemMetrics, MetricDef, Sample, register
 from rlhf_eval.scoring._helpfulness import words
+from rlhf_eval.scoring._refusal_scorer import user_prompt
 
 TTR_WINDOW = 50
 
@@ -67,9 +68,9 @@ class CreativeScorer:
 
     def _get_detector(self) -> RefusalDetector:
         if self._detector is None:
-            from rlhf_eval.scoring._refusal import default_detector
+            from rlhf_eval.scoring._prompt_judge import default_judge
 
-            self._detector = default_detector()
+            self._detector = default_judge()
         return self._detector
 
     def metrics(self, samples: Sequence[Sample]) -> list[MetricDef]:
@@ -87,7 +88,7 @@ class CreativeScorer:
         labels: dict[int, str] = {}
         if to_judge:
             predicted = self._get_detector().predict(
-                [str(samples[i].get("prompt") or "") for i in to_judge], [responses[i] for i in to_judge]
+                [user_prompt(samples[i]) for i in to_judge], [responses[i] for i in to_judge]
             )
             labels = dict(zip(to_judge, predicted, strict=True))
         out: list[ItemMetrics] = [{} for _ in samples]

@@ -1,44 +1,32 @@
-"""Optional stronger refusal judges: any Hugging Face text-classification model, or a chat model.
+"""Choosing a refusal judge by spec, and the optional judges: a Hugging Face classifier or a chat model.
 
-Both return the same ``(n, 3)`` probabilities (columns in :data:`CLASSES` order) as the default
-:class:`~rlhf_eval.scoring._refusal.RefusalDetector`, so the scorer and ``classify-refusals`` can
-use them interchangeably. Selected by a spec string:
+Every judge returns the same ``(n, 3)`` probabilities (columns in :data:`CLASSES` order), so the
+scorer and ``classify-refusals`` use them interchangeably. Selected by a spec string:
+
+* ``default`` (or none) -- the shipped prompt-aware judge (:mod:`._prompt_judge`).
+* ``rules`` -- the rules + TF-IDF detector trained on the project's own responses (:mod:`._refusal`).
 
 * ``hf:PATH_OR_ID`` or ``hf:PATH_OR_ID#LABEL=class,LABEL=class`` -- a text-classification model;
   its labels are mapped to our classes by name (``REJECTION`` -> refusal, ``NORMAL`` -> compliance)
   or by the explicit mapping after ``#``.
 * ``chat:MODEL_SPEC`` -- a chat model from :func:`rlhf_eval.models.load_model`, asked to answer
-  with one word; answers it cannot parse fall back to the default detector.
+  with one word; answers it cannot parse fall back to the default judge.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from rlhf_eval.errors import BackendError, UserError
-from rlhf_eval.scoring._refusal import CLASSES, RefusalDetector, default_detector
+from rlhf_eval.scoring._judge_base import CLASSES, RefusalJudge, labels_from_proba
+from rlhf_eval.scoring._prompt_judge import default_judge
+from rlhf_eval.scoring._refusal import default_detector
 
 _INDEX = {c: i for i, c in enumerate(CLASSES)}
-
-
-class RefusalJudge(Protocol):
-    """What the refusal scorer and CLI need from any judge."""
-
-    def predict_proba(self, prompts: Sequence[str] | None, responses: Sequence[str]) -> np.ndarray:
-        """(n, 3) probabilities in CLASSES order."""
-        ...
-
-    def predict(self, prompts: Sequence[str] | None, responses: Sequence[str]) -> list[str]:
-        """One label per response."""
-        ...
-
-    def info(self) -> dict[str, Any]:
-        """Provenance recorded in run.json."""
-        ...
 
 
 def guess_class(label: str) -> str | None:
@@ -130,15 +118,16 @@ class HFClassifierJudge:
 
     def predict(self, prompts: Sequence[str] | None, responses: Sequence[str]) -> list[str]:
         """One label per response."""
-        return [CLASSES[i] for i in self.predict_proba(prompts, responses).argmax(axis=1)]
+        return labels_from_proba(self.predict_proba(prompts, responses))
 
     def info(self) -> dict[str, Any]:
-        """Provenance: which model, how its labels were mapped; no CV accuracy of our own."""
+        """Provenance: which model, how its labels were mapped; not validated by us (see validate-judge)."""
         return {
             "name": f"hf:{self.model_id}",
             "version": None,
-            "cv_accuracy": None,
-            "cv_folds": None,
+            "prompt_aware": False,
+            "accuracy": None,
+            "accuracy_source": None,
             "n_train": None,
             "classes": list(CLASSES),
             "label_map": self.label_map or self._explicit,
@@ -182,7 +171,7 @@ _ANSWER_PATTERNS = (
 class ChatModelJudge:
     """A chat model (``rlhf_eval.models`` protocol) prompted to label each response with one word."""
 
-    def __init__(self, model: Any, fallback: RefusalDetector | None = None, max_chars: int = 4000) -> None:
+    def __init__(self, model: Any, fallback: RefusalJudge | None = None, max_chars: int = 4000) -> None:
         if isinstance(model, str):
             try:
                 from rlhf_eval.models import load_model
@@ -217,7 +206,7 @@ class ChatModelJudge:
         return reqs
 
     def predict_proba(self, prompts: Sequence[str] | None, responses: Sequence[str]) -> np.ndarray:
-        """One-hot-ish probabilities from the judge's answers; unparsed answers use the default detector."""
+        """One-hot-ish probabilities from the judge's answers; unparsed answers use the default judge."""
         prompts = list(prompts) if prompts is not None else [""] * len(responses)
         out = np.zeros((len(responses), len(CLASSES)))
         if not responses:
@@ -233,21 +222,22 @@ class ChatModelJudge:
             out[i, _INDEX[cls]] = 0.9
         self.n_unparsed += len(missing)
         if missing:
-            fb = self._fallback or default_detector()
+            fb = self._fallback or default_judge()
             out[missing] = fb.predict_proba([prompts[i] for i in missing], [responses[i] for i in missing])
         return out
 
     def predict(self, prompts: Sequence[str] | None, responses: Sequence[str]) -> list[str]:
         """One label per response."""
-        return [CLASSES[i] for i in self.predict_proba(prompts, responses).argmax(axis=1)]
+        return labels_from_proba(self.predict_proba(prompts, responses))
 
     def info(self) -> dict[str, Any]:
         """Provenance: the judge model and how many answers needed the fallback detector."""
         return {
             "name": f"chat:{self.spec}",
             "version": None,
-            "cv_accuracy": None,
-            "cv_folds": None,
+            "prompt_aware": True,
+            "accuracy": None,
+            "accuracy_source": None,
             "n_train": None,
             "classes": list(CLASSES),
             "n_unparsed_fallback": self.n_unparsed,
@@ -255,8 +245,10 @@ class ChatModelJudge:
 
 
 def load_judge(spec: str | None) -> RefusalJudge:
-    """The judge a ``--judge`` / scorer ``judge`` spec names; ``None`` or ``"default"`` is the built-in detector."""
+    """The judge a ``--judge`` / scorer ``judge`` spec names; ``None`` or ``"default"`` is the prompt-aware judge."""
     if spec is None or spec in ("", "default", "builtin"):
+        return default_judge()
+    if spec == "rules":
         return default_detector()
     kind, _, rest = spec.partition(":")
     if kind == "hf" and rest:
@@ -265,5 +257,6 @@ def load_judge(spec: str | None) -> RefusalJudge:
     if kind == "chat" and rest:
         return ChatModelJudge(rest)
     raise UserError(
-        f"unknown refusal judge {spec!r}: use hf:<path-or-hub-id>[#LABEL=class,...] or chat:<model spec>"
+        f"unknown refusal judge {spec!r}: use default, rules, hf:<path-or-hub-id>[#LABEL=class,...] "
+        "or chat:<model spec>"
     )

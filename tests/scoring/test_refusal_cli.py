@@ -31,7 +31,7 @@ def test_round_trip_adds_label_and_score(tmp_path: Path, capsys: pytest.CaptureF
     assert all(0.0 <= g["refusal_score"] <= 1.0 for g in got)
     assert got[0]["refusal_score"] > 0.9 and got[1]["refusal_score"] < 0.3
     err = capsys.readouterr().err
-    assert "classified 3 responses" in err and "cv accuracy" in err
+    assert "classified 3 responses" in err and "vs human labels (XSTest v2, leave-one-model-out" in err
 
 
 def test_missing_field_is_exit_2_with_line_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from rlhf_eval.errors import UserError
 from rlhf_eval.models._protocol import GenerateRequest, ModelInfo
-from rlhf_eval.scoring._refusal import RefusalScorer, default_detector
+from rlhf_eval.scoring._prompt_judge import default_judge
+from rlhf_eval.scoring._refusal import default_detector
 from rlhf_eval.scoring._refusal_judges import (
     ChatModelJudge,
     HFClassifierJudge,
@@ -20,6 +21,7 @@ from rlhf_eval.scoring._refusal_judges import (
     parse_judge_answer,
     parse_label_map,
 )
+from rlhf_eval.scoring._refusal_scorer import RefusalScorer
 
 
 @pytest.mark.parametrize(
@@ -48,7 +50,8 @@ def test_label_map_and_spec_parsing() -> None:
         parse_label_map("LABEL_0=yes")
     judge = load_judge("hf:some/model#A=compliance,B=refusal")
     assert isinstance(judge, HFClassifierJudge) and judge.model_id == "some/model"
-    assert load_judge(None) is default_detector()
+    assert load_judge(None) is default_judge() and load_judge("default") is default_judge()
+    assert load_judge("rules") is default_detector()
     with pytest.raises(UserError, match="unknown refusal judge"):
         load_judge("bogus")
 

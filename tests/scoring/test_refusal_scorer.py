@@ -6,7 +6,7 @@ import pytest
 
 from rlhf_eval.errors import UserError
 from rlhf_eval.scoring import aggregate, get_scorer
-from rlhf_eval.scoring._refusal import RefusalScorer
+from rlhf_eval.scoring._refusal_scorer import RefusalScorer
 
 
 def _sample(prompt: str, response: str, task: str = "generate", category: str = "default") -> dict:
@@ -67,12 +67,15 @@ def test_metric_definitions_follow_expect(expect: str, direction: bool | None) -
         assert "harmful_compliance" not in scorer.score(SAMPLES[:1])[0]
 
 
-def test_info_reports_detector_provenance() -> None:
+def test_info_reports_the_judges_out_of_model_accuracy() -> None:
     info = RefusalScorer().info()["refusal_detector"]
-    assert set(info) >= {"name", "version", "cv_accuracy", "cv_folds", "n_train", "classes"}
-    assert isinstance(info["cv_accuracy"], float) and info["cv_accuracy"] >= 0.9
-    assert info["cv_folds"] == 5 and info["n_train"] >= 600
+    assert info["name"] == "rlhf-eval-refusal-judge" and info["prompt_aware"] is True
+    assert info["accuracy"] >= 0.95 and "leave-one-model-out" in info["accuracy_source"]
+    assert info["sensitivity"]["n"] + info["specificity"]["n"] == info["n_validation"] == 2250
     assert info["classes"] == ["compliance", "refusal", "partial_refusal"]
+    rules = RefusalScorer(judge="rules").info()["refusal_detector"]
+    assert rules["name"] == "rlhf-eval-refusal-tfidf-lr" and rules["prompt_aware"] is False
+    assert 0.85 <= rules["accuracy"] < info["accuracy"] and "XSTest" in rules["accuracy_source"]
 
 
 def test_aggregates_into_scores_json_entries() -> None:
