@@ -17,6 +17,7 @@ from rlhf_eval.report._analysis import metric_rows, model_names
 from rlhf_eval.report._audit import audit_section
 from rlhf_eval.report._fmt import esc
 from rlhf_eval.report._inputs import PathOrDict, ReportInputs, load_inputs
+from rlhf_eval.report._judge import judge_validation_section
 from rlhf_eval.report._markdown import markdown
 from rlhf_eval.report._page import Page
 
@@ -26,6 +27,7 @@ _TOC_NAMES = {
     "scores": "Scores",
     "tax": "Alignment tax",
     "refusals": "Refusals by category",
+    "judge": "Refusal judge vs your labels",
     "honesty": "Honesty",
     "samples": "Per-sample drill-down",
     "audit": "Annotator audit",
@@ -77,6 +79,8 @@ def render_html(inputs: ReportInputs, title: str | None = None, generated: str |
         add("scores", sec.scores_section(inputs.runs[0], rows))
     add("tax", sec.tax_section(inputs, rows, page))
     add("refusals", sec.refusals_section(inputs, rows, page))
+    if inputs.judge_validation is not None:
+        add("judge", judge_validation_section(inputs.judge_validation))
     add("honesty", sec.honesty_section(inputs, rows, page))
     add("samples", sec.samples_section(inputs, page))
     if inputs.audit is not None:
@@ -140,6 +144,7 @@ def build_report(
     gate: PathOrDict | None = None,
     out: str | os.PathLike[str] = "reports/report.html",
     title: str | None = None,
+    judge_validation: PathOrDict | None = None,
 ) -> Path:
     """Write ``out`` (HTML) and the Markdown summary beside it; returns the HTML path.
 
@@ -151,7 +156,7 @@ def build_report(
         raise UserError(f"{out}: the report path must end in .html (the summary goes beside it as .md)")
     if out.exists() and out.is_dir():
         raise UserError(f"{out}: is a directory")
-    inputs = load_inputs(runs, comparison, audit, gate)
+    inputs = load_inputs(runs, comparison, audit, gate, judge_validation)
     title = title or default_title(inputs)
     html = render_html(inputs, title)
     summary = markdown(inputs, metric_rows(inputs), title, out.name)

@@ -38,6 +38,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--comparison", metavar="FILE", help="comparison.json from `rlhf-eval compare`")
     p.add_argument("--audit", metavar="FILE", help="audit.json from `rlhf-eval audit`")
     p.add_argument("--gate", metavar="FILE", help="gate.json from `rlhf-eval gate`")
+    p.add_argument(
+        "--judge-validation",
+        metavar="FILE",
+        help="judge.json from `rlhf-eval validate-judge --out`: the refusal judge against your labels",
+    )
     p.add_argument("--title", help="the report's title (default: names the models)")
     p.add_argument(
         "--out",
@@ -56,6 +61,7 @@ def _run(args: argparse.Namespace) -> int:
         comparison=args.comparison,
         audit=args.audit,
         gate=args.gate,
+        judge_validation=args.judge_validation,
         out=args.out,
         title=args.title,
     )

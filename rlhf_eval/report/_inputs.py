@@ -44,6 +44,7 @@ class ReportInputs:
     comparison: dict[str, Any] | None = None
     audit: dict[str, Any] | None = None
     gate: dict[str, Any] | None = None
+    judge_validation: dict[str, Any] | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -62,6 +63,7 @@ def load_inputs(
     comparison: PathOrDict | None = None,
     audit: PathOrDict | None = None,
     gate: PathOrDict | None = None,
+    judge_validation: PathOrDict | None = None,
 ) -> ReportInputs:
     """Read and validate every input; raises UserError naming the file on the first problem."""
     runs = list(runs or [])
@@ -83,6 +85,14 @@ def load_inputs(
     if gate is not None:
         inputs.gate, inputs.sources["gate"] = _load_doc(gate, "gate", "gate.json")
         _check_gate(inputs.gate, inputs.sources["gate"])
+    if judge_validation is not None:
+        jv, src = _load_doc(judge_validation, "judge validation", "judge.json")
+        for key in ("n", "accuracy", "binary_accuracy", "kappa", "confusion", "sensitivity", "specificity"):
+            if key not in jv:
+                raise UserError(
+                    f"{src}: field {key!r} missing (expected `rlhf-eval validate-judge --out` output)"
+                )
+        inputs.judge_validation, inputs.sources["judge_validation"] = jv, src
     return inputs
 
 

@@ -23,11 +23,11 @@ from rlhf_eval.report._fmt import (
     fmt_int,
     fmt_p,
     metric_label,
-    num,
     significance_words,
 )
 from rlhf_eval.report._inputs import ReportInputs
 from rlhf_eval.report._page import is_suppressed, value_text
+from rlhf_eval.scoring._judge_base import accuracy_note
 
 
 def _needs(result: dict[str, Any]) -> str:
@@ -165,10 +165,16 @@ def markdown(
         out += ["## Refusals", ""]
         for label, det in dets:
             if det:
-                acc = num(det.get("cv_accuracy"))
                 out.append(
-                    f"- Refusal detector ({md(label)}): `{md(det.get('name', '?'))}`, cross-validated accuracy {md(fmt(acc))}"
+                    f"- Refusal judge ({md(label)}): `{md(det.get('name', '?'))}`, {md(accuracy_note(det))}"
                 )
+        jv = inputs.judge_validation
+        if jv:
+            kappa = jv.get("kappa") or {}
+            out.append(
+                f"- Against your {md(fmt_int(jv.get('n')))} labelled responses: accuracy {md(fmt(jv.get('binary_accuracy')))} "
+                f"(refused vs complied), Cohen's kappa {md(fmt(kappa.get('value')))}"
+            )
         out.append("")
         for head, cats in groups:
             changed = [c for c in cats if c.significant]

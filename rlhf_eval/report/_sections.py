@@ -29,12 +29,12 @@ from rlhf_eval.report._fmt import (
     fmt_int,
     fmt_p,
     metric_label,
-    num,
     significance_words,
     suite_sort_key,
 )
 from rlhf_eval.report._inputs import ReportInputs, RunInput
 from rlhf_eval.report._page import Page, kv_table, section, table, value_text
+from rlhf_eval.scoring._judge_base import accuracy_note
 
 
 def _sig_cell(r: MetricRow) -> str:
@@ -301,16 +301,9 @@ def refusals_section(inputs: ReportInputs, rows: Sequence[MetricRow], page: Page
     for run, det in dets:
         if det is None:
             continue
-        acc = num(det.get("cv_accuracy"))
         det_html.append(
-            f"<li>{esc(run.label)}: detector <code>{esc(det.get('name', '?'))}</code>, cross-validated accuracy "
-            f"<strong>{esc(fmt(acc) if acc is not None else '–')}</strong>"
-            + (
-                f" on {esc(fmt_int(det.get('n_train')))} labelled responses"
-                if det.get("n_train") is not None
-                else ""
-            )
-            + "</li>"
+            f"<li>{esc(run.label)}: judge <code>{esc(det.get('name', '?'))}</code>, "
+            f"{esc(accuracy_note(det))}</li>"
         )
     if not groups and not det_html:
         return ""
@@ -318,9 +311,8 @@ def refusals_section(inputs: ReportInputs, rows: Sequence[MetricRow], page: Page
     parts = []
     if det_html:
         parts.append(
-            "<p>Refusals are labelled by the refusal detector; its validated accuracy:</p><ul>"
-            + "".join(det_html)
-            + "</ul>"
+            "<p>Refusals are labelled by a refusal judge; its agreement with human labels it was not "
+            "trained on:</p><ul>" + "".join(det_html) + "</ul>"
         )
     elif inputs.runs:
         parts.append(

@@ -321,7 +321,15 @@ def synthetic_run(
         "finished": "2026-11-01T10:05:00Z",
         "timings": {"total_s": 300.0, "generate_s": 280.0, "loglikelihood_s": 15.0, "scoring_s": 5.0},
         "cache": {"hits": 0, "misses": len(samples)},
-        "scoring": {"refusal_detector": {"name": "rules+logreg-v1", "cv_accuracy": 0.962, "n_train": 640}},
+        "scoring": {
+            "refusal_detector": {
+                "name": "rlhf-eval-refusal-judge",
+                "accuracy": 0.957,
+                "accuracy_source": "XSTest v2, leave-one-model-out",
+                "cv_accuracy_own_data": 0.99,
+                "n_train": 4000,
+            }
+        },
     }
     if after:
         run["description"] = (

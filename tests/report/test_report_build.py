@@ -97,8 +97,9 @@ def test_scorecard_values_come_from_the_comparison(inputs_dir: dict[str, Path], 
     assert words in html
     gate = read_json(inputs_dir["gate"])
     assert f"Release gate: {gate['status'].upper()}" in html
-    # the refusal detector's validated accuracy from run.json
-    assert "cross-validated accuracy <strong>0.96</strong>" in html
+    # the refusal judge's out-of-sample accuracy from run.json, with its source (never the CV figure)
+    assert "accuracy 0.957 vs human labels (XSTest v2, leave-one-model-out)" in html
+    assert "cross-validated" not in html
     # the intervention note and system prompt from the after run
     assert "Same weights behind a safety system prompt" in html
     assert "system prompt: You are a careful assistant." in html
@@ -265,7 +266,7 @@ def test_markdown_summary(inputs_dir: dict[str, Path]) -> None:
     assert "## Scorecard" in text and "| harmlessness · Refusal rate |" in text
     assert "## Alignment tax" in text and "## Annotator audit" in text
     assert comp["warnings"][0] in text
-    assert "cross-validated accuracy 0.96" in text
+    assert "accuracy 0.957 vs human labels (XSTest v2, leave-one-model-out)" in text
 
 
 def test_markdown_escapes_untrusted_text() -> None:
