@@ -31,8 +31,8 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
 lint: setup
-	$(PY) -m ruff check rlhf_eval tests benchmarks
-	$(PY) -m ruff format --check rlhf_eval tests benchmarks
+	$(PY) -m ruff check rlhf_eval tests benchmarks scripts
+	$(PY) -m ruff format --check rlhf_eval tests benchmarks scripts
 	$(PY) -m mypy
 
 clean:
