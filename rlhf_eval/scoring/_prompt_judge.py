@@ -18,6 +18,7 @@ vocabularies), with the card of measured out-of-model accuracy that every report
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -228,14 +229,7 @@ def _fit_bases(
     return text, embedding
 
 
-_DEFAULT: StackedRefusalJudge | None = None
-_DEFAULT_LOCK = threading.Lock()
-
-
+@functools.cache
 def default_judge() -> StackedRefusalJudge:
-    """The shipped prompt-aware judge, loaded once per process."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = StackedRefusalJudge.load()
-        return _DEFAULT
+    """The shipped prompt-aware judge, loaded once per process (weights only; MiniLM on first use)."""
+    return StackedRefusalJudge.load()
