@@ -119,7 +119,8 @@ def load_run(run: PathOrDict, label: str = "run") -> RunInput:
     scores = read_json(d / "scores.json")
     _check_scores(scores, str(d / "scores.json"))
     samples = [
-        _check_sample(obj, f"{d / 'samples.jsonl'}:{ln}") for ln, obj in iter_jsonl(d / "samples.jsonl")
+        _check_sample(obj, f"{d / 'samples.jsonl'}:{ln}")
+        for ln, obj in iter_jsonl(d / "samples.jsonl", allow_empty=False)
     ]
     return RunInput(label, str(d), run_json, samples, scores)
 

@@ -359,8 +359,8 @@ def _cells() -> list[Any]:
                 cells.append(pytest.param(loader.name, case, id=f"{loader.name}-{case}"))
     for name, *_ in RUN_FILE_LOADERS:
         for case in CASES:
-            if case == "header_only" or (case == "empty" and name == "report samples.jsonl"):
-                continue  # report/_inputs.py accepts an empty samples.jsonl today (not this loader's owner)
+            if case == "header_only":
+                continue
             cells.append(pytest.param(name, case, id=f"{name}-{case}"))
     return cells
 
