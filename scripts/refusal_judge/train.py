@@ -8,7 +8,8 @@ Training data: XSTest v2's 2,250 human-labelled completions of five chat models 
 Röttger et al., NAACL 2024; ``--xstest``, default ``../shared/data/xstest``) and the project's own
 labelled responses (``rlhf_eval/scoring/data/refusal_train.jsonl`` and ``scripts/refusal_judge/
 data/*.jsonl``, written for this project). Deterministic: fixed seeds, deterministic solvers;
-MiniLM embeddings are cached under ``$RLHF_EVAL_CACHE/judge-embeddings`` keyed by the texts.
+MiniLM embeddings are cached under ``$RLHF_EVAL_CACHE/judge-embeddings`` keyed by the texts
+and the embedding settings.
 
 Evaluation (every figure is on rows the judge was not trained on):
 - leave-one-model-out over XSTest's five models (train on four + our data, test on the fifth);
@@ -35,7 +36,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from rlhf_eval.scoring._judge_base import CLASSES, decide  # noqa: E402
-from rlhf_eval.scoring._prompt_judge import WEIGHTS_DIR, Embeddings, StackedRefusalJudge, embed  # noqa: E402
+from rlhf_eval.scoring._prompt_judge import (  # noqa: E402
+    HEAD_TOKENS,
+    PROMPT_TOKENS,
+    RESPONSE_TOKENS,
+    WEIGHTS_DIR,
+    Embeddings,
+    StackedRefusalJudge,
+    embed,
+)
 from rlhf_eval.scoring._refusal import DATA_PATH, default_detector, load_training_data  # noqa: E402
 
 XSTEST_MODELS = ("gpt4", "llama2new", "llama2orig", "mistralguard", "mistralinstruct")
@@ -95,8 +104,9 @@ def file_hash(paths: Sequence[Path]) -> str:
 
 def cached_embeddings(rows: Sequence[dict[str, Any]]) -> Embeddings:
     """MiniLM embeddings of every row, cached on disk by a hash of the texts (the slow step)."""
+    settings = [RESPONSE_TOKENS, HEAD_TOKENS, PROMPT_TOKENS]  # what the embeddings depend on besides texts
     key = hashlib.sha256(
-        json.dumps([[r["prompt"], r["response"]] for r in rows], ensure_ascii=False).encode()
+        json.dumps([settings, [[r["prompt"], r["response"]] for r in rows]], ensure_ascii=False).encode()
     ).hexdigest()[:24]
     root = os.environ.get("RLHF_EVAL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "rlhf-eval")
     path = Path(root) / "judge-embeddings" / f"{key}.npz"
