@@ -292,7 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for i, p in zip(idx, proba, strict=True):
                 r = rows[i]
                 out = {k: r[k] for k in ("group", "prompt_id", "unsafe", "prompt", "response", "label")}
-                fh.write(json.dumps(out | {"judge": CLASSES[int(decide(p)[0])], "p": p.round(4).tolist()}) + "\n")
+                fh.write(
+                    json.dumps(out | {"judge": CLASSES[int(decide(p)[0])], "p": p.round(4).tolist()}) + "\n"
+                )
     print(headline("leave-one-model-out", ev["leave_one_model_out"]))
     print(table(ev["leave_one_model_out"]))
     if not args.quick:
