@@ -16,6 +16,7 @@ from rlhf_eval.stats._effective import (
     studentized_mean_interval,
 )
 from rlhf_eval.stats._intervals import basic_interval, bootstrap_ci, percentile_interval, wilson_interval
+from rlhf_eval.stats._misclassification import JudgeError, corrected_delta, corrected_rate, rogan_gladen
 from rlhf_eval.stats._multiplicity import benjamini_hochberg, holm
 from rlhf_eval.stats._paired import (
     mcnemar_exact,
@@ -48,6 +49,7 @@ from rlhf_eval.stats._resample import (
 __all__ = [
     "VALID_FROM_CLUSTERS",
     "Interval",
+    "JudgeError",
     "MetricKind",
     "SampleSize",
     "basic_interval",
@@ -57,6 +59,8 @@ __all__ = [
     "bootstrap_weights",
     "calibration_bins",
     "cluster_codes",
+    "corrected_delta",
+    "corrected_rate",
     "design_effect",
     "effective_newcombe_interval",
     "effective_wilson_interval",
@@ -83,6 +87,7 @@ __all__ = [
     "power_paired_mean",
     "power_paired_proportion",
     "reliability_table",
+    "rogan_gladen",
     "studentized_mean_interval",
     "swap_plans",
     "weighted_ece",
