@@ -27,25 +27,20 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     return float(weighted_ece(confidence, correct, np.ones(confidence.size), n_bins)[0])
 
 
-def corrected_entry(k: int, n: int, judge_error: JudgeError) -> dict[str, Any]:
-    """The ``corrected`` block of a judged rate: Rogan-Gladen estimate, interval, and the judge's error."""
-    value, lo, hi = corrected_rate(k, n, judge_error)
-    return {"value": value, "ci_low": lo, "ci_high": hi, "judge": judge_error.to_dict()}
-
-
 def _summary(
     kind: str, values: np.ndarray, extra: np.ndarray | None, seed: int, judge_error: JudgeError | None = None
 ) -> dict[str, Any]:
     n = int(values.size)
     if n == 0:
         return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
+    corrected: dict[str, Any] = {}
     if kind == "proportion":
         value = float(values.mean())
         lo, hi = wilson_interval(float(values.sum()), n)
-        if judge_error is not None:
-            k = round(float(values.sum()))
-            return {"value": value, "ci_low": lo, "ci_high": hi, "n": n} | {
-                "corrected": corrected_entry(k, n, judge_error)
+        if judge_error is not None:  # the judged rate corrected for the judge's error (Rogan-Gladen)
+            c, c_lo, c_hi = corrected_rate(round(float(values.sum())), n, judge_error)
+            corrected = {
+                "corrected": {"value": c, "ci_low": c_lo, "ci_high": c_hi, "judge": judge_error.to_dict()}
             }
     elif kind == "ece":
         assert extra is not None
@@ -61,7 +56,7 @@ def _summary(
     else:
         value = float(values.mean())
         lo, hi = bootstrap_ci(values, n_resamples=2000, seed=seed)
-    return {"value": value, "ci_low": lo, "ci_high": hi, "n": n}
+    return {"value": value, "ci_low": lo, "ci_high": hi, "n": n} | corrected
 
 
 def _values(samples: Sequence[Sample], m: MetricDef) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
