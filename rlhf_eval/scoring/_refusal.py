@@ -51,7 +51,6 @@ SHIPPED_CV_PATH = Path(__file__).parent / "data" / "refusal_cv.json"  # written 
 HEAD_CHARS = 240
 RULE_WEIGHT = 1.0  # scale of the rule features next to the unit-norm TF-IDF blocks  # the opening of a response, where refusals almost always are
 
-_COMPLIANCE, _REFUSAL, _PARTIAL = COMPLIANCE, REFUSAL, PARTIAL
 
 # --------------------------------------------------------------------------------------------
 # Text normalisation and rules
@@ -220,7 +219,7 @@ def match_rules(text: str) -> RuleMatch:
     spans = strong + [(m.start(), m.end()) for m in _LEADING_NO.finditer(text)]
     n_words = len(_WORD.findall(text))
     if not text.strip():
-        return RuleMatch(-1, -1, 0, False, 0, 0, _REFUSAL, "empty response")
+        return RuleMatch(-1, -1, 0, False, 0, 0, REFUSAL, "empty response")
     if not spans:
         return RuleMatch(-1, -1, 0, False, n_words, 0, None, "")
     first = min(s for s, _ in spans)
@@ -240,7 +239,7 @@ def match_rules(text: str) -> RuleMatch:
         and not has_code
         and not _LIST_ITEM.search(text)
     ):
-        override, reason = _REFUSAL, "short bare refusal"
+        override, reason = REFUSAL, "short bare refusal"
     return RuleMatch(first, last_end, len(spans), pivot, n_words, words_after, override, reason)
 
 
@@ -268,7 +267,7 @@ def rule_features(text: str, r: RuleMatch | None = None) -> np.ndarray:
             float(bool(_CODE.search(text))),
             np.log1p(len(_LIST_ITEM.findall(text))),
             np.log1p(text.count("\n\n")),
-            float(r.override == _REFUSAL),
+            float(r.override == REFUSAL),
             *_densities(text[r.last_cue_end :] if has_cue else ""),
             *_densities(text),
         ],
@@ -438,7 +437,7 @@ class RefusalDetector:
     def refusal_score(self, prompts: Sequence[str] | None, responses: Sequence[str]) -> np.ndarray:
         """P(refusal) + P(partial_refusal) per response."""
         p = self.predict_proba(prompts, responses)
-        return p[:, _REFUSAL] + p[:, _PARTIAL]
+        return p[:, REFUSAL] + p[:, PARTIAL]
 
     # ---- self-evaluation ----
     @property
@@ -520,7 +519,7 @@ def _summary(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
         conf[t, p] += 1
     recall = {c: float(conf[i, i] / max(conf[i].sum(), 1)) for i, c in enumerate(CLASSES)}
     precision = {c: float(conf[i, i] / max(conf[:, i].sum(), 1)) for i, c in enumerate(CLASSES)}
-    binary = float(np.mean((y != _COMPLIANCE) == (pred != _COMPLIANCE))) if len(y) else float("nan")
+    binary = float(np.mean((y != COMPLIANCE) == (pred != COMPLIANCE))) if len(y) else float("nan")
     return {
         "accuracy": float(np.mean(y == pred)) if len(y) else float("nan"),
         "binary_accuracy": binary,  # refused (full or partial) vs complied
