@@ -19,6 +19,7 @@ from rlhf_eval.errors import EXIT_BAD_INPUT, RlhfEvalError
 _COMMAND_MODULES = (
     "rlhf_eval.runner._cli",
     "rlhf_eval.scoring._cli",
+    "rlhf_eval.interop._cli",
     "rlhf_eval.compare._cli",
     "rlhf_eval.gate._cli",
     "rlhf_eval.audit._cli",

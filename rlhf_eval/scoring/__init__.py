@@ -2,10 +2,13 @@
 
 from rlhf_eval.scoring import (  # noqa: F401  (registers built-in scorers)
     _accuracy,
+    _bbq,
     _code,
     _creative,
+    _gsm8k,
     _helpfulness,
     _honesty,
+    _ifeval,
     _refusal_scorer,
 )
 from rlhf_eval.scoring._aggregate import aggregate, expected_calibration_error

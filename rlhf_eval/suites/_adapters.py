@@ -396,9 +396,27 @@ ADAPTERS: dict[str, Adapter] = {
 }
 
 
+def register_adapter(adapter: Adapter) -> Adapter:
+    """Add ``adapter`` to the registry (the public-benchmark modules call this at import)."""
+    if adapter.name in ADAPTERS:
+        raise ValueError(f"adapter {adapter.name!r} registered twice")
+    ADAPTERS[adapter.name] = adapter
+    return adapter
+
+
 def get_adapter(name: str) -> Adapter:
     """The adapter registered as ``name``; unknown names are a UserError listing the known ones."""
     try:
         return ADAPTERS[name]
     except KeyError:
         raise UserError(f"unknown adapter {name!r}; known: {', '.join(sorted(ADAPTERS))}") from None
+
+
+# The public-benchmark adapters live in their own modules, one per family; importing them here
+# (after every name above exists) registers them.
+from rlhf_eval.suites import (  # noqa: E402, F401
+    _bench_bias,
+    _bench_capability,
+    _bench_code,
+    _bench_safety,
+)

@@ -1,0 +1,1 @@
+"""Interop: other tools' per-sample logs (lm-evaluation-harness, Inspect) imported as run directories."""

@@ -1,0 +1,3 @@
+"""IFEval verifiable instructions: prompt- and instruction-level, strict and loose accuracy."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""HumanEval, MBPP and IFEval adapters."""
+
+from __future__ import annotations

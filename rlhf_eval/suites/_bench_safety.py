@@ -1,0 +1,3 @@
+"""HarmBench, AdvBench, OR-Bench, SORRY-Bench and WildGuardTest adapters."""
+
+from __future__ import annotations
