@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rlhf_eval.errors import BackendError, UserError
+from rlhf_eval.models._adapter import AdapterSpec, apply_adapter, combined_fingerprint
 from rlhf_eval.models._protocol import (
     GenerateRequest,
     LoglikelihoodRequest,
@@ -112,6 +113,7 @@ class HFModel:
         model: Any = None,
         tokenizer: Any = None,
         fingerprint: str | None = None,
+        adapter: AdapterSpec | None = None,
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -133,9 +135,25 @@ class HFModel:
                 raise BackendError(f"hf:{name_or_path}: cannot load model ({first})") from None
         from ._onednn import pack_linears
 
+        if fingerprint is None:
+            if local.is_dir():
+                fingerprint = weights_fingerprint(local)
+            else:
+                commit = getattr(model.config, "_commit_hash", None) or "unknown-revision"
+                fingerprint = f"hub:{name_or_path}@{commit}"
+        adapter_details: dict[str, Any] | None = None
+        if adapter is not None:
+            base_fingerprint = fingerprint
+            model, adapter_details = apply_adapter(model, adapter, base_fingerprint)
+            adapter_details["base_fingerprint"] = base_fingerprint
+            fingerprint = combined_fingerprint(
+                base_fingerprint, adapter_details["fingerprint"], adapter.merge
+            )
         self.model = model.to(self.device).eval()
         n_parameters = int(sum(p.numel() for p in self.model.parameters()))
-        matmul = "onednn-packed" if pack_linears(self.model, self.device) else "aten"
+        # an unmerged PEFT model keeps its LoRA wrappers, which read their base layer's .weight
+        packed = (adapter is None or adapter.merge) and pack_linears(self.model, self.device)
+        matmul = "onednn-packed" if packed else "aten"
         self.tok = tokenizer
         if self.tok.pad_token_id is None:
             self.tok.pad_token = self.tok.eos_token
@@ -146,12 +164,6 @@ class HFModel:
         # transformers 5 renamed the forward argument past_key_values -> cache
         params = inspect.signature(self.model.base_model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
-        if fingerprint is None:
-            if local.is_dir():
-                fingerprint = weights_fingerprint(local)
-            else:
-                commit = getattr(self.model.config, "_commit_hash", None) or "unknown-revision"
-                fingerprint = f"hub:{name_or_path}@{commit}"
         vocab = self.tok.get_vocab()
         self.info = ModelInfo(
             spec=spec or f"hf:{name_or_path}",
@@ -167,6 +179,7 @@ class HFModel:
                 "n_parameters": n_parameters,
                 "matmul": matmul,
                 "chat_template": "model" if self.has_chat_template else "plain (see README)",
+                **({"adapter": adapter_details} if adapter_details else {}),
             },
         )
 

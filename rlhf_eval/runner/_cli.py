@@ -14,6 +14,8 @@ examples:
   rlhf-eval run --model embedded:smollm2-135m-instruct --suite harmlessness --suite overrefusal --out runs/before
   # the same weights behind a safety system prompt
   rlhf-eval run --suite harmlessness --system-prompt "You are a careful, safe assistant." --out runs/after
+  # after preference tuning: the same base with a PEFT (LoRA) adapter (here one that ships)
+  rlhf-eval run --model embedded:smollm2-135m-instruct+adapter=smollm2-dpo-safety --suite harmlessness --out runs/after
   # a quick check from a plain items file ({"id", "prompt", "category"?, "choices"?, "gold"?} per line)
   rlhf-eval run --model hf:./my-model --suite my_items.jsonl --limit 20 --out runs/quick
   # audit responses produced elsewhere
@@ -81,6 +83,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--timeout", type=float, default=120.0, metavar="S", help="openai: request timeout in seconds"
     )
     p.add_argument("--max-retries", type=int, default=6, metavar="N", help="openai: retries per request")
+    p.add_argument(
+        "--adapter",
+        metavar="PATH_OR_HUB_ID",
+        help="a PEFT (LoRA) adapter on the hf:/embedded: base; same as SPEC+adapter=PATH",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run)
 
@@ -104,8 +111,10 @@ def _run(args: argparse.Namespace) -> int:
             "timeout": args.timeout,
             "max_retries": args.max_retries,
         }
+    from rlhf_eval.models._adapter import full_spec, split_spec
+
     cfg = RunConfig(
-        model=args.model,
+        model=full_spec(*split_spec(args.model, args.adapter)),
         suites=args.suite,
         out=args.out,
         limit=args.limit,
