@@ -23,9 +23,10 @@ def _load(name: str, tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def test_registry_and_get_adapter() -> None:
-    assert sorted(ADAPTERS) == ["do_not_answer", "hh_rlhf", "mmlu", "strongreject", "truthfulqa_mc", "xstest"]
+    # the six core adapters; the public-benchmark modules (_bench_*.py) register more
+    assert {"do_not_answer", "hh_rlhf", "mmlu", "strongreject", "truthfulqa_mc", "xstest"} <= set(ADAPTERS)
     assert get_adapter("mmlu").task == "multiple_choice"
-    with pytest.raises(UserError, match=r"unknown adapter 'nope'; known: do_not_answer, hh_rlhf, mmlu"):
+    with pytest.raises(UserError, match=r"unknown adapter 'nope'; known: .*do_not_answer, .*hh_rlhf, .*mmlu"):
         get_adapter("nope")
 
 
