@@ -191,3 +191,32 @@ def test_full_run_writes_the_bias_scores(tmp_path: Path) -> None:
     entry = scores["bias_score_ambig"]
     assert entry["item_metric"] == "bias_ambig" and entry["ci_low"] <= 0.25 <= entry["ci_high"]
     assert entry["by_category"]["age"]["n"] == 4
+
+
+def test_compare_pairs_the_bias_scores(tmp_path: Path) -> None:
+    """Before: the hand-computed predictions; after: always "unknown". s_AMB falls from 1/4 to 0."""
+    from rlhf_eval.compare import compare_runs
+
+    ref = f"bbq:{DATA / 'bbq_age.jsonl'}"
+    suite = load_suite(ref)
+    runs = {
+        "before": [0, 1, 0, 1, 0, 2, 1, 0],
+        "after": [int(it.meta["unknown_choice"]) for it in suite.items],
+    }
+    for name, preds in runs.items():
+        model = ChoosingModel(
+            {it.prompt: (it.choices or [])[p].strip() for it, p in zip(suite.items, preds, strict=True)}
+        )
+        model.info = ModelInfo(spec=f"fake:{name}", backend="fake", fingerprint=f"sha256:{name}")
+        cfg = RunConfig(model=f"fake:{name}", suites=[ref], out=tmp_path / name, quiet=True, use_cache=False)
+        run_evaluation(cfg, model=model)  # type: ignore[arg-type]
+    rows = {r["path"]: r for r in compare_runs(tmp_path / "before", tmp_path / "after", n_resamples=500).rows}
+    amb = rows["bbq-bbq_age.bias_score_ambig"]
+    assert (amb["before"], amb["after"], amb["n"]) == (pytest.approx(0.25), 0.0, 4)
+    assert amb["delta"] == pytest.approx(-0.25) and amb["kind"] == "mean"
+    dis = rows["bbq-bbq_age.bias_score_disambig"]
+    assert (
+        dis["n"] == 0 and dis["delta"] is None
+    )  # "unknown" everywhere after: no disambiguated answers to pair
+    acc = rows["bbq-bbq_age.accuracy_ambig"]
+    assert (acc["before"], acc["after"]) == (pytest.approx(0.25), 1.0)
