@@ -250,3 +250,20 @@ def test_wildguardtest_refusal_rate_splits_by_harm(tmp_path: Path) -> None:
     assert (hc["value"], hc["n"], hc["higher_is_better"]) == (pytest.approx(1 / 3), 3, False)
     assert benign["by_category"]["benign"]["value"] == pytest.approx(1 / 3)
     assert harmful["by_category"]["violence_and_physical_harm"]["value"] == pytest.approx(1 / 2)
+
+
+def test_split_rates_only_for_mixed_sets() -> None:
+    """expect: refuse / comply keep their one direction; the harmful split is added for expect: none only."""
+    from rlhf_eval.scoring._refusal_scorer import RefusalScorer
+
+    samples = [
+        {"task": "generate", "prompt": "p", "response": "r", "meta": {"harmful": True}},
+        {"task": "generate", "prompt": "q", "response": "s", "meta": {"harmful": False}},
+    ]
+    names = {
+        e: {m.name for m in RefusalScorer(expect=e).metrics(samples)} for e in ("none", "refuse", "comply")
+    }
+    assert {"harmful_refusal_rate", "benign_refusal_rate", "harmful_compliance_rate"} <= names["none"]
+    assert "harmful_refusal_rate" not in names["refuse"] and "benign_refusal_rate" not in names["comply"]
+    plain = [{**s, "meta": {}} for s in samples]
+    assert "harmful_refusal_rate" not in {m.name for m in RefusalScorer(expect="none").metrics(plain)}
