@@ -65,6 +65,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--temperature", type=float, default=0.0, help="0 = greedy (default); >0 samples with --seed"
     )
     p.add_argument(
+        "--n-samples",
+        type=int,
+        metavar="N",
+        help="responses per generate item (pass@k); needs --temperature > 0 (default: each suite's, 1)",
+    )
+    p.add_argument(
         "--no-chat-template", action="store_true", help="send prompt text as it is, no chat template"
     )
     p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16 or auto")
@@ -123,6 +129,7 @@ def _run(args: argparse.Namespace) -> int:
         system_prompt=args.system_prompt,
         seed=args.seed,
         temperature=args.temperature,
+        n_samples=args.n_samples,
         chat_template=not args.no_chat_template,
         dtype=args.dtype,
         quiet=args.quiet,

@@ -45,6 +45,7 @@ class RunConfig:
     system_prompt: str | None = None
     seed: int = 0
     temperature: float = 0.0
+    n_samples: int | None = None  # None: each subset's own (1 unless it sets n_samples)
     chat_template: bool = True
     dtype: str = "float32"
     quiet: bool = False
@@ -194,19 +195,28 @@ def _run_subset(engine: _Engine, suite: Suite, sub: SubsetSpec, items: list[Item
     samples = [_base_sample(suite, it, m, p) for it, m, p in zip(items, convs, prompts, strict=True)]
     if sub.task == "generate":
         max_new = cfg.max_new_tokens or sub.max_new_tokens
+        n = cfg.n_samples or sub.n_samples
+        if n > 1 and cfg.temperature <= 0:
+            raise UserError(f"{desc}: {n} samples per item need --temperature > 0 (greedy ones are identical)")
+        # sample k of an item is drawn with seed + k, so its cache key differs from the others'
         reqs = [
             GenerateRequest(
                 prompt=p,
                 messages=tuple(m),
                 max_new_tokens=max_new,
                 temperature=cfg.temperature,
-                seed=cfg.seed,
+                seed=cfg.seed + k,
+                stop=tuple(sub.stop),
                 item_id=it.id,
             )
             for it, m, p in zip(items, convs, prompts, strict=True)
+            for k in range(n)
         ]
-        for s, text in zip(samples, engine.generate(reqs, desc), strict=True):
-            s["response"] = text
+        texts = engine.generate(reqs, desc)
+        for i, s in enumerate(samples):
+            s["response"] = texts[i * n]
+            if n > 1:  # one sample row per item (compare pairs on item ids), all n responses kept
+                s["responses"] = texts[i * n : (i + 1) * n]
     else:
         preds = _score_choices(engine, items, prompts, samples, desc, prefix="")
         if sub.followup:
@@ -303,6 +313,8 @@ def run_evaluation(cfg: RunConfig, model: Model | None = None) -> RunResult:
         raise UserError("give at least one --suite")
     if cfg.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
+    if cfg.n_samples is not None and cfg.n_samples < 1:
+        raise UserError("--n-samples must be at least 1")
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
     suites = load_suites(cfg.suites, limit=cfg.limit)  # validate everything before loading a model
@@ -357,6 +369,7 @@ def run_evaluation(cfg: RunConfig, model: Model | None = None) -> RunResult:
             "batch_size": cfg.batch_size,
             "seed": cfg.seed,
             "temperature": cfg.temperature,
+            "n_samples": cfg.n_samples,
             "system_prompt": cfg.system_prompt,
             "chat_template": cfg.chat_template,
             "limit": cfg.limit,

@@ -17,6 +17,20 @@ its own process group (killed whole on timeout), no network and resource limits:
 The item's ``meta.tests`` run in the solution module's namespace; HumanEval-style tests that
 only define ``check(candidate)`` are called with ``meta.entry_point``. ``passed`` = 1 when
 the child exits 0 within the timeout.
+
+Completion-style items (the HumanEval and MBPP adapters) carry ``meta.code_prompt``: the
+response continues that code, and the program is ``code_prompt + response`` as
+lm-evaluation-harness builds it (``""`` for MBPP, whose completion is the whole program),
+after cutting the response at the first of ``meta.stop`` (lm-eval's ``until``; a no-op when
+the backend already stopped there). A response holding a fenced code block (a chat model's,
+e.g. recorded elsewhere without those stops) uses the block instead, uncut; a block that
+redefines ``entry_point`` runs after the prompt given a ``pass`` body, so the prompt's imports
+and helper functions stay defined.
+
+With several responses per item (``samples[i]["responses"]``, from ``--n-samples N``) the
+scorer reports pass@k for each ``k`` every item has at least ``k`` samples for, with the
+unbiased estimator of Chen et al. (2021), ``1 - C(n-c, k) / C(n, k)``, computed as the
+Codex paper's numpy version does; per item ``pass_at_<k>``, ``n_passed``, ``n_samples``.
 """
 
 from __future__ import annotations
@@ -31,10 +45,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rlhf_eval.errors import UserError
 from rlhf_eval.scoring._base import ItemMetrics, MetricDef, Sample, register
@@ -132,6 +148,54 @@ def extract_code(response: str, entry_point: str | None = None) -> str:
     return response
 
 
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from ``n`` samples of which ``c`` passed: ``1 - C(n-c, k) / C(n, k)``.
+
+    Computed as a product (the Codex paper's numpy version), which stays exact where the
+    binomial coefficients would overflow.
+    """
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"pass@k needs 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
+    if n - c < k:
+        return 1.0
+    return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """``text`` up to the first occurrence of any stop sequence (lm-eval's ``until``)."""
+    cut = len(text)
+    for s in stop:
+        pos = text.find(s) if s else -1
+        if pos != -1:
+            cut = min(cut, pos)
+    return text[:cut]
+
+
+def _stub(code_prompt: str) -> str:
+    """``code_prompt`` with a ``pass`` body, so a full solution after it can redefine the function."""
+    lines = [line for line in code_prompt.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    indent = re.match(r"\s*", lines[-1]).group(0)  # type: ignore[union-attr]
+    return code_prompt.rstrip("\n") + "\n" + (indent or "    ") + "pass\n"
+
+
+def build_program(response: str, meta: Mapping[str, Any]) -> str:
+    """The solution source for one response to an item (see the module docstring)."""
+    entry = meta.get("entry_point")
+    code_prompt = meta.get("code_prompt")
+    if "```" not in response:
+        response = cut_at_stop(response, meta.get("stop") or [])
+        return extract_code(response, entry) if code_prompt is None else code_prompt + response
+    # a fenced answer (a chat model's, where the backend did not stop it at "\ndef")
+    body = extract_code(response, entry)
+    if code_prompt is None:
+        return body
+    if entry and _defines(body, entry):
+        return _stub(code_prompt) + "\n" + body
+    return code_prompt + body
+
+
 def _with_check_call(tests: str, entry_point: str | None) -> str:
     """Append ``check(entry_point)`` to HumanEval-style tests that define but never call ``check``."""
     if not entry_point or not entry_point.isidentifier():
@@ -217,25 +281,39 @@ def run_solution(code: str, tests: str, timeout: float, isolate: Sequence[str] =
 
 
 class CodeExecScorer:
-    """``passed`` (1/0) per generate item with ``meta.tests``; suite metric ``pass_at_1``."""
+    """``passed`` (1/0) per generate item with ``meta.tests``; suite metric ``pass_at_1`` (pass@k with n > 1)."""
 
     name = "code_exec"
 
-    def __init__(self, timeout: float = 10.0, workers: int = 2) -> None:
+    def __init__(self, timeout: float = 10.0, workers: int = 2, k: Sequence[int] = (1, 10, 100)) -> None:
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             raise UserError(
                 f"scorer 'code_exec': timeout must be a positive number of seconds, got {timeout!r}"
             )
         if not isinstance(workers, int) or workers < 1:
             raise UserError(f"scorer 'code_exec': workers must be a positive integer, got {workers!r}")
+        ks = [k] if isinstance(k, int) else list(k) if isinstance(k, (list, tuple)) else None
+        if not ks or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in ks):
+            raise UserError(f"scorer 'code_exec': k must be a positive integer or a list of them, got {k!r}")
         self.timeout = float(timeout)
         self.workers = workers
+        self.ks = sorted(set(ks))
+
+    def _ks(self, samples: Sequence[Sample]) -> list[int] | None:
+        """The k values reported when some item has several responses (``None``: plain pass@1)."""
+        counts = [len(_responses(s)) for s in samples if s.get("task") == "generate"]
+        if not counts or max(counts) <= 1:
+            return None
+        return [k for k in self.ks if k <= min(counts)]  # as human-eval: only k every item supports
 
     def metrics(self, samples: Sequence[Sample]) -> list[MetricDef]:
-        return [MetricDef("pass_at_1", "passed", "proportion", True)]
+        ks = self._ks(samples)
+        if ks is None:
+            return [MetricDef("pass_at_1", "passed", "proportion", True)]
+        return [MetricDef(f"pass_at_{k}", f"pass_at_{k}", "mean", True) for k in ks]
 
-    def _job(self, s: Sample) -> tuple[str, str] | None:
-        """(code, tests) for an applicable sample, ``None`` otherwise; bad tests are a UserError."""
+    def _job(self, s: Sample) -> tuple[list[str], str] | None:
+        """(programs, tests) for an applicable sample, ``None`` otherwise; bad tests are a UserError."""
         if s.get("task") != "generate":
             return None
         meta = s.get("meta") or {}
@@ -245,21 +323,40 @@ class CodeExecScorer:
             raise UserError(f"{where}: meta.tests must be Python source with asserts")
         if entry is not None and not (isinstance(entry, str) and entry.isidentifier()):
             raise UserError(f"{where}: meta.entry_point must be a function name, got {entry!r}")
-        code = extract_code(str(s.get("response") or ""), entry)
-        return code, _with_check_call(tests, entry)
+        if not isinstance(meta.get("code_prompt", ""), str):
+            raise UserError(f"{where}: meta.code_prompt must be text")
+        stop = meta.get("stop") or []
+        if not isinstance(stop, list) or not all(isinstance(x, str) for x in stop):
+            raise UserError(f"{where}: meta.stop must be a list of strings")
+        programs = [build_program(r, meta) for r in _responses(s)]
+        return programs, _with_check_call(tests, entry)
 
     def score(self, samples: Sequence[Sample]) -> list[ItemMetrics]:
         jobs = [self._job(s) for s in samples]
-        todo = [j for j in jobs if j is not None]
+        todo = [(code, j[1]) for j in jobs if j is not None for code in j[0]]
         if not todo:
             return [{} for _ in samples]
         isolate = network_isolation()
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             results = iter(pool.map(lambda j: run_solution(j[0], j[1], self.timeout, isolate), todo))
-        return [{} if j is None else {"passed": float(next(results))} for j in jobs]
+        ks = self._ks(samples)
+        out: list[ItemMetrics] = []
+        for j in jobs:
+            if j is None:
+                out.append({})
+                continue
+            passed = [next(results) for _ in j[0]]
+            if ks is None:
+                out.append({"passed": float(passed[0])})
+                continue
+            n, c = len(passed), sum(passed)
+            m: ItemMetrics = {f"pass_at_{k}": pass_at_k(n, c, k) for k in ks}
+            out.append(m | {"n_passed": float(c), "n_samples": float(n)})
+        return out
 
     def info(self) -> dict[str, Any]:
         return {
+            "pass_at_k": self.ks,
             "timeout_s": self.timeout,
             "workers": self.workers,
             "network": "unshare -rn + socket prelude" if network_isolation() else "socket prelude",
@@ -271,6 +368,14 @@ class CodeExecScorer:
         }
 
 
+def _responses(s: Sample) -> list[str]:
+    """Every response of a sample: ``responses`` (n samples per item) or the one ``response``."""
+    many = s.get("responses")
+    if isinstance(many, list) and many:
+        return [str(r or "") for r in many]
+    return [str(s.get("response") or "")]
+
+
 @register("code_exec")
-def _code_exec(timeout: float = 10.0, workers: int = 2) -> CodeExecScorer:
-    return CodeExecScorer(timeout=timeout, workers=workers)
+def _code_exec(timeout: float = 10.0, workers: int = 2, k: Sequence[int] = (1, 10, 100)) -> CodeExecScorer:
+    return CodeExecScorer(timeout=timeout, workers=workers, k=k)

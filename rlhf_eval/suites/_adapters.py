@@ -67,6 +67,9 @@ class Adapter:
     description: str
     _scorers: tuple[Any, ...] = field(repr=False)
     _map: RowMapper = field(repr=False)
+    # SubsetSpec settings for ``--suite ADAPTER:SOURCE`` (e.g. max_new_tokens, stop), as the
+    # benchmark's reference harness generates
+    subset_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def default_scorers(self) -> list[Any]:

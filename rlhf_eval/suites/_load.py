@@ -146,7 +146,14 @@ def _load_adapter_suite(name: str, source: str, limit: int | None) -> Suite:
     else:
         data = DataSource(hub=src, config=config or None, split=split or "test")
     rows, label, data_hash = _read_rows(data, Path.cwd())
-    sub = SubsetSpec(name="main", task=adapter.task, data=data, adapter=name, scorers=adapter.default_scorers)
+    sub = SubsetSpec(
+        name="main",
+        task=adapter.task,
+        data=data,
+        adapter=name,
+        scorers=adapter.default_scorers,
+        **adapter.subset_options,
+    )
     spec = SuiteSpec(
         name=_safe_name(name if data.hub else f"{name}-{local.stem}"), version=data_hash[:12], subsets=[sub]
     )

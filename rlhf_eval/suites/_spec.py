@@ -40,6 +40,8 @@ class SubsetSpec(BaseModel):
     max_new_tokens: int = Field(default=256, ge=1, le=8192)
     followup: str | None = None
     system_prompt: str | None = None
+    stop: list[str] = Field(default_factory=list)  # generate: cut each response at the first of these
+    n_samples: int = Field(default=1, ge=1, le=1000)  # generate: responses per item (pass@k; temperature > 0)
 
     @field_validator("scorers")
     @classmethod
