@@ -197,7 +197,9 @@ def _run_subset(engine: _Engine, suite: Suite, sub: SubsetSpec, items: list[Item
         max_new = cfg.max_new_tokens or sub.max_new_tokens
         n = cfg.n_samples or sub.n_samples
         if n > 1 and cfg.temperature <= 0:
-            raise UserError(f"{desc}: {n} samples per item need --temperature > 0 (greedy ones are identical)")
+            raise UserError(
+                f"{desc}: {n} samples per item need --temperature > 0 (greedy ones are identical)"
+            )
         # sample k of an item is drawn with seed + k, so its cache key differs from the others'
         reqs = [
             GenerateRequest(
