@@ -26,7 +26,11 @@ from rlhf_eval.suites._bench_code import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmarks"
-LM_EVAL_TASKS = Path(pytest.importorskip("lm_eval").__file__).parent / "tasks"
+
+
+def _lm_eval_tasks() -> Path:
+    """lm-eval's tasks folder (a dev dependency; only the settings cross-checks need it)."""
+    return Path(str(pytest.importorskip("lm_eval").__file__)).parent / "tasks"
 
 
 def _rows(name: str) -> list[dict[str, Any]]:
@@ -60,12 +64,13 @@ def _passed(samples: list[dict[str, Any]]) -> list[float | None]:
 
 
 def test_generation_settings_match_lm_eval_yaml() -> None:
-    he = _lm_eval_yaml(LM_EVAL_TASKS / "humaneval" / "humaneval.yaml")
+    tasks = _lm_eval_tasks()
+    he = _lm_eval_yaml(tasks / "humaneval" / "humaneval.yaml")
     assert tuple(he["generation_kwargs"]["until"]) == HUMANEVAL_STOP
     assert he["generation_kwargs"]["max_gen_toks"] == HUMANEVAL_MAX_NEW_TOKENS
-    mb = _lm_eval_yaml(LM_EVAL_TASKS / "mbpp" / "mbpp.yaml")
+    mb = _lm_eval_yaml(tasks / "mbpp" / "mbpp.yaml")
     assert tuple(mb["generation_kwargs"]["until"]) == MBPP_STOP
-    ife = _lm_eval_yaml(LM_EVAL_TASKS / "ifeval" / "ifeval.yaml")
+    ife = _lm_eval_yaml(tasks / "ifeval" / "ifeval.yaml")
     assert ife["generation_kwargs"]["max_gen_toks"] == IFEVAL_MAX_NEW_TOKENS
     suite = load_suite(f"humaneval:{DATA / 'humaneval_test.jsonl'}")
     sub = suite.spec.subsets[0]
@@ -78,12 +83,13 @@ def test_generation_settings_match_lm_eval_yaml() -> None:
 
 
 def test_mbpp_prompt_is_lm_evals_three_shot_render() -> None:
+    tasks = _lm_eval_tasks()
     from lm_eval.utils import apply_template
 
-    cfg = _lm_eval_yaml(LM_EVAL_TASKS / "mbpp" / "mbpp.yaml")
+    cfg = _lm_eval_yaml(tasks / "mbpp" / "mbpp.yaml")
     # lm-eval's few-shot docs, read from its utils.py without importing it (the import loads
     # HF evaluate's code_eval, which needs the network)
-    tree = ast.parse((LM_EVAL_TASKS / "mbpp" / "utils.py").read_text())
+    tree = ast.parse((tasks / "mbpp" / "utils.py").read_text())
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "list_fewshot_samples")
     shots = ast.literal_eval(next(n for n in ast.walk(fn) if isinstance(n, ast.Return)).value)  # type: ignore[arg-type]
     assert [{k: s[k] for k in ("text", "code", "test_list")} for s in shots] == list(MBPP_FEWSHOT)
