@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``import`` subcommand."""
     p = sub.add_parser(
         "import",
-        help="import lm-eval or Inspect logs as a run directory (then compare/gate/report them)",
+        help="lm-eval / Inspect logs -> a run directory for compare/gate/report, "
+        "e.g. `rlhf-eval import lm-eval lm-out/ --out runs/before`",
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -69,6 +69,28 @@ def test_compare_two_inspect_logs(tmp_path: Path, inspect_logs: dict[str, Path])
         assert row["p_value"] == pytest.approx(binomtest(4, 4, 0.5).pvalue)
     assert rows["adder.match.easy"]["n"] == rows["adder.match.hard"]["n"] == 6
 
+    # gate and report take the imported runs like native ones
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "rules:\n  - metric: adder.match\n    max_decrease: 0.05\n  - metric: adder.includes\n    min: 0.9\n"
+    )
+    gate = [
+        "gate",
+        "--comparison",
+        str(tmp_path / "c.json"),
+        "--policy",
+        str(policy),
+        "--out",
+        str(tmp_path / "g.json"),
+    ]
+    assert main(gate) == 1  # includes: 8/12 right, its interval stays below 0.9
+    statuses = [r["status"] for r in json.loads((tmp_path / "g.json").read_text())["results"]]
+    assert statuses == ["pass", "fail"]
+    report = ["report", "--run", str(tmp_path / "before"), "--run", str(tmp_path / "after"),
+              "--comparison", str(tmp_path / "c.json"), "--out", str(tmp_path / "r.html")]  # fmt: skip
+    assert main(report) == 0
+    assert "adder" in (tmp_path / "r.html").read_text()
+
 
 def test_epochs_are_clustered_on_the_sample(tmp_path: Path, inspect_logs: dict[str, Path]) -> None:
     before = import_inspect(inspect_logs["before_epochs"], tmp_path / "before")
