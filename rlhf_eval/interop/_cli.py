@@ -73,6 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    """Import the logs, print the scores table and warnings to stderr, return 0."""
     from rlhf_eval.interop._detect import import_logs
 
     result = import_logs(

@@ -301,6 +301,7 @@ def _metric_name(metric: str, filt: str) -> str:
 
 
 def _first(value: Any) -> Any:
+    """The first element of a non-empty list (lm-eval nests responses one level per request)."""
     return value[0] if isinstance(value, list) and value else value
 
 
@@ -511,10 +512,12 @@ def _params(res: dict[str, Any]) -> dict[str, Any]:
 
 
 def _str(v: Any) -> str | None:
+    """``v`` as text, keeping ``None``."""
     return None if v is None else str(v)
 
 
 def _float(v: Any) -> float | None:
+    """``v`` as a finite float, else ``None`` (lm-eval writes ``"N/A"`` for skipped stderrs)."""
     try:
         f = float(v)
     except (TypeError, ValueError):
