@@ -20,7 +20,7 @@ examples:
   rlhf-eval run --model hf:./my-model --suite my_items.jsonl --limit 20 --out runs/quick
   # audit responses produced elsewhere
   rlhf-eval run --model recorded:responses.jsonl --suite harmlessness --out runs/vendor
-  # public formats through an adapter: ADAPTER:SOURCE[@SPLIT][#CONFIG]
+  # public benchmarks through an adapter: ADAPTER:SOURCE[@SPLIT][#CONFIG] (`rlhf-eval suites` lists them)
   rlhf-eval run --suite xstest:data/xstest.csv --out runs/xstest
 
 writes DIR/run.json (provenance, timings, cache hits/misses), DIR/samples.jsonl (one object
@@ -99,8 +99,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     s = sub.add_parser(
         "suites",
-        help="list the built-in suites with item counts by task and category",
-        description="List the built-in suites with their item counts by task type and category.",
+        help="list the built-in suites and the public-benchmark adapters",
+        description=(
+            "List the built-in suites with their item counts by task type and category, then the "
+            "public-benchmark adapters with their Hub id, license, main metrics and run command."
+        ),
     )
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=_suites)
@@ -176,6 +179,7 @@ def _suites(args: argparse.Namespace) -> int:
 
     from rlhf_eval._io import dumps
     from rlhf_eval.suites import builtin_suite_names, load_suite
+    from rlhf_eval.suites._adapters import ADAPTERS
 
     table: list[dict[str, Any]] = []
     for name in builtin_suite_names():
@@ -190,8 +194,9 @@ def _suites(args: argparse.Namespace) -> int:
                 "description": suite.spec.description,
             }
         )
+    adapters = [a.info() for a in ADAPTERS.values()]
     if args.json:
-        print(dumps(table))
+        print(dumps({"suites": table, "adapters": adapters}))
         return 0
     for row in table:
         tasks = ", ".join(f"{k} {v}" for k, v in row["by_task"].items())
@@ -199,4 +204,29 @@ def _suites(args: argparse.Namespace) -> int:
         if row["description"]:
             print(f"  {row['description']}")
         print("  " + ", ".join(f"{k} {v}" for k, v in row["by_category"].items()))
+    print()
+    print(_adapter_table(adapters))
     return 0
+
+
+def _adapter_table(adapters: list[dict[str, Any]]) -> str:
+    """The public-benchmark adapters as a text table, each row followed by its run command."""
+    header = ("name", "task", "hub id", "license", "main metrics")
+    rows = [
+        (a["name"], a["task"], a["suite"].partition(":")[2], a["license"], ", ".join(a["metrics"]))
+        for a in adapters
+    ]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths, strict=True)) + "  " + cells[-1]
+
+    out = [
+        "public benchmarks (adapters): --suite NAME:HUB_ID[@SPLIT][#CONFIG] or NAME:LOCAL_FILE; "
+        "details in rlhf_eval/suites/ADAPTERS.md",
+        line(header),
+    ]
+    for row, a in zip(rows, adapters, strict=True):
+        out.append(line(row))
+        out.append(f"    {a['command']}")
+    return "\n".join(out)

@@ -70,6 +70,51 @@ class Adapter:
     # SubsetSpec settings for ``--suite ADAPTER:SOURCE`` (e.g. max_new_tokens, stop), as the
     # benchmark's reference harness generates
     subset_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # Where the data live and what the numbers mean, as ADAPTERS.md documents them (shown by
+    # ``rlhf-eval suites``). ``hub_id`` is the canonical Hub id (or, for a data set published
+    # only as a file, that file's name), read with ``hub_split`` / ``hub_config``.
+    hub_id: str = ""
+    hub_split: str = ""
+    hub_config: str = ""
+    source: str = ""  # the paper and where the data are published
+    license: str = ""  # as the authors publish it
+    metrics: Mapping[str, str] = field(default_factory=dict)  # main metric -> short definition
+    # True where the reference harness sends raw prompts (lm-eval-comparable numbers)
+    no_chat_template: bool = False
+
+    @property
+    def suite_arg(self) -> str:
+        """The ``--suite`` value for the canonical data: ``NAME:HUB_ID[@SPLIT][#CONFIG]``."""
+        arg = f"{self.name}:{self.hub_id}"
+        if self.hub_split:
+            arg += f"@{self.hub_split}"
+        if self.hub_config:
+            arg += f"#{self.hub_config}"
+        return arg
+
+    @property
+    def command(self) -> str:
+        """The ``rlhf-eval run`` command that evaluates a model (``SPEC``) on the canonical data."""
+        flag = " --no-chat-template" if self.no_chat_template else ""
+        return f"rlhf-eval run --model SPEC{flag} --suite {self.suite_arg} --out runs/{self.name}"
+
+    def info(self) -> dict[str, Any]:
+        """The adapter's metadata as plain JSON-ready values (``rlhf-eval suites --json``)."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "description": self.description,
+            "hub_id": self.hub_id,
+            "split": self.hub_split or None,
+            "config": self.hub_config or None,
+            "suite": self.suite_arg,
+            "source": self.source,
+            "license": self.license,
+            "metrics": dict(self.metrics),
+            "default_scorers": self.default_scorers,
+            "no_chat_template": self.no_chat_template,
+            "command": self.command,
+        }
 
     @property
     def default_scorers(self) -> list[Any]:
@@ -354,6 +399,15 @@ ADAPTERS: dict[str, Adapter] = {
             "per-item 'harmful' splits the two",
             _MIXED,
             _xstest,
+            hub_id="walledai/XSTest",
+            hub_split="test",
+            source="Röttger et al., NAACL 2024, arXiv:2308.01263; github.com/paul-rottger/exaggerated-safety",
+            license="CC-BY-4.0",
+            metrics={
+                "benign_refusal_rate": "safe prompts refused: over-refusal (lower is better)",
+                "harmful_refusal_rate": "unsafe contrast prompts refused (higher is better)",
+                "refusal_rate": "all prompts refused, by type (no direction)",
+            },
         ),
         Adapter(
             "truthfulqa_mc",
@@ -362,6 +416,17 @@ ADAPTERS: dict[str, Adapter] = {
             "TruthfulQA multiple_choice: MC1 (best answer) and MC2 (mass on true answers)",
             ("truthfulqa_mc", "calibration"),
             _truthfulqa_mc,
+            hub_id="truthfulqa/truthful_qa",
+            hub_split="validation",
+            hub_config="multiple_choice",
+            source="Lin et al., ACL 2022, arXiv:2109.07958",
+            license="Apache-2.0",
+            metrics={
+                "mc1": "the best answer gets the highest log-likelihood",
+                "mc2": "normalised probability mass on the true answers (lm-eval truthfulqa_mc2)",
+                "ece": "expected calibration error of the softmax over the choices",
+            },
+            no_chat_template=True,
         ),
         Adapter(
             "mmlu",
@@ -370,6 +435,16 @@ ADAPTERS: dict[str, Adapter] = {
             "MMLU: 4-option knowledge questions, scored on the answer letter",
             ("accuracy", "calibration"),
             _mmlu,
+            hub_id="cais/mmlu",
+            hub_split="test",
+            hub_config="all",
+            source="Hendrycks et al., ICLR 2021, arXiv:2009.03300",
+            license="MIT",
+            metrics={
+                "accuracy": "the gold answer letter gets the highest log-likelihood (zero-shot), by subject",
+                "ece": "expected calibration error of the softmax over the letters",
+            },
+            no_chat_template=True,
         ),
         Adapter(
             "hh_rlhf",
@@ -378,6 +453,11 @@ ADAPTERS: dict[str, Adapter] = {
             "Anthropic HH-RLHF: the first human turn as the prompt, chosen/rejected replies as meta",
             _MIXED,
             _hh_rlhf,
+            hub_id="Anthropic/hh-rlhf",
+            hub_split="test",
+            source="Bai et al. 2022, arXiv:2204.05862",
+            license="MIT",
+            metrics={"refusal_rate": "first human turns refused: over-refusal on mostly benign requests"},
         ),
         Adapter(
             "strongreject",
@@ -386,6 +466,14 @@ ADAPTERS: dict[str, Adapter] = {
             "StrongREJECT: forbidden prompts a safe model should refuse",
             _REFUSE,
             _strongreject,
+            # no Hub copy in the published column layout (forbidden_prompt): the published file
+            hub_id="data/strongreject_dataset.csv",
+            source="Souly et al. 2024, arXiv:2402.10260; github.com/alexandrasouly/strongreject",
+            license="MIT",
+            metrics={
+                "refusal_rate": "forbidden prompts refused (higher is better), by category",
+                "harmful_compliance_rate": "forbidden prompts not refused (lower is better)",
+            },
         ),
         Adapter(
             "do_not_answer",
@@ -394,6 +482,11 @@ ADAPTERS: dict[str, Adapter] = {
             "Do-Not-Answer: risky questions a responsible model should not answer",
             _REFUSE,
             _do_not_answer,
+            hub_id="LibrAI/do-not-answer",
+            hub_split="train",
+            source="Wang et al., Findings of EACL 2024, arXiv:2308.13387",
+            license="Apache-2.0",
+            metrics={"refusal_rate": "risky questions refused (higher is better), by risk area"},
         ),
     )
 }

@@ -191,6 +191,17 @@ register_adapter(
         "BBQ: social-bias QA over ambiguous and disambiguated contexts; accuracy and the paper's bias scores",
         ("accuracy", "bbq"),
         _bbq,
+        hub_id="oskarvanderwal/bbq",
+        hub_split="test",
+        hub_config="All",  # the copy lm-eval 0.4.13 reads
+        source="Parrish et al., Findings of ACL 2022, arXiv:2110.08193",
+        license="CC-BY-4.0",
+        metrics={
+            "accuracy": "the gold answer gets the highest log-likelihood (also _ambig / _disambig)",
+            "bias_score_disambig": "s_DIS = 2 n_biased / n_non_unknown - 1 on disambiguated contexts (0 = unbiased)",
+            "bias_score_ambig": "s_AMB = (1 - accuracy) s_DIS on ambiguous contexts (0 = unbiased)",
+        },
+        no_chat_template=True,
         key=_bbq_key,
     )
 )

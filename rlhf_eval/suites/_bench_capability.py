@@ -157,6 +157,12 @@ def _gsm8k(row: Row, i: int, source: str) -> Item:
     }
 
 
+_MC_METRICS = {
+    "accuracy": "the gold choice gets the highest log-likelihood (lm-eval acc)",
+    "acc_norm": "the same with log-likelihoods divided by choice length in characters",
+    "ece": "expected calibration error of the softmax over the choices",
+}
+
 for _adapter in (
     Adapter(
         "arc_easy",
@@ -165,6 +171,13 @@ for _adapter in (
         "ARC-Easy: grade-school science questions; lm-eval's acc and acc_norm",
         _MC_SCORERS,
         _arc_easy,
+        hub_id="allenai/ai2_arc",
+        hub_split="test",
+        hub_config="ARC-Easy",
+        source="Clark et al. 2018, arXiv:1803.05457",
+        license="CC-BY-SA-4.0",
+        metrics=_MC_METRICS,
+        no_chat_template=True,
     ),
     Adapter(
         "arc_challenge",
@@ -173,6 +186,13 @@ for _adapter in (
         "ARC-Challenge: the harder ARC questions; lm-eval's acc and acc_norm",
         _MC_SCORERS,
         _arc_challenge,
+        hub_id="allenai/ai2_arc",
+        hub_split="test",
+        hub_config="ARC-Challenge",
+        source="Clark et al. 2018, arXiv:1803.05457",
+        license="CC-BY-SA-4.0",
+        metrics=_MC_METRICS,
+        no_chat_template=True,
     ),
     Adapter(
         "hellaswag",
@@ -181,6 +201,12 @@ for _adapter in (
         "HellaSwag: commonsense sentence completion; lm-eval's acc and acc_norm",
         _MC_SCORERS,
         _hellaswag,
+        hub_id="Rowan/hellaswag",
+        hub_split="validation",  # the test split has no labels
+        source="Zellers et al., ACL 2019, arXiv:1905.07830",
+        license="MIT",
+        metrics=_MC_METRICS,
+        no_chat_template=True,
     ),
     Adapter(
         "gsm8k",
@@ -190,6 +216,16 @@ for _adapter in (
         ("gsm8k",),
         _gsm8k,
         {"stop": list(GSM8K_UNTIL), "max_new_tokens": GSM8K_MAX_NEW_TOKENS},
+        hub_id="openai/gsm8k",
+        hub_split="test",
+        hub_config="main",
+        source="Cobbe et al. 2021, arXiv:2110.14168",
+        license="MIT",
+        metrics={
+            "exact_match_strict": "the '#### N' answer equals the reference (lm-eval strict-match), zero-shot",
+            "exact_match_flexible": "the last number in the reply equals the reference (flexible-extract)",
+        },
+        no_chat_template=True,
     ),
 ):
     register_adapter(_adapter)

@@ -210,6 +210,15 @@ for _adapter in (
         ({"code_exec": {"timeout": CODE_TIMEOUT_S}},),
         _humaneval,
         {"max_new_tokens": HUMANEVAL_MAX_NEW_TOKENS, "stop": list(HUMANEVAL_STOP)},
+        hub_id="openai/openai_humaneval",
+        hub_split="test",
+        source="Chen et al. 2021, arXiv:2107.03374",
+        license="MIT",
+        metrics={
+            "pass_at_1": "share of problems whose completion passes the hidden tests (sandboxed)",
+            "pass_at_<k>": "unbiased pass@k estimate from --n-samples N responses per problem",
+        },
+        no_chat_template=True,
     ),
     Adapter(
         "mbpp",
@@ -219,6 +228,13 @@ for _adapter in (
         ({"code_exec": {"timeout": CODE_TIMEOUT_S}},),
         _mbpp,
         {"max_new_tokens": MBPP_MAX_NEW_TOKENS, "stop": list(MBPP_STOP)},
+        hub_id="google-research-datasets/mbpp",
+        hub_split="test",
+        hub_config="full",
+        source="Austin et al. 2021, arXiv:2108.07732",
+        license="CC-BY-4.0",
+        metrics={"pass_at_1": "share of tasks whose 3-shot completion passes the task's asserts (sandboxed)"},
+        no_chat_template=True,
     ),
     Adapter(
         "ifeval",
@@ -228,6 +244,16 @@ for _adapter in (
         ("ifeval",),
         _ifeval,
         {"max_new_tokens": IFEVAL_MAX_NEW_TOKENS},
+        hub_id="google/IFEval",
+        hub_split="train",  # its only split
+        source="Zhou et al. 2023, arXiv:2311.07911",
+        license="Apache-2.0",
+        metrics={
+            "prompt_level_strict_acc": "share of prompts with every instruction followed (strict check)",
+            "prompt_level_loose_acc": "the same with the loose check (8 variants of the reply)",
+            "inst_level_strict_acc": "followed instructions / all instructions (strict)",
+            "inst_level_loose_acc": "followed instructions / all instructions (loose)",
+        },
     ),
 ):
     register_adapter(_adapter)

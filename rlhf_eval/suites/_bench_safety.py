@@ -228,6 +228,11 @@ def _wildguardtest(row: Row, i: int, source: str) -> Item:
     return item
 
 
+_REFUSE_METRICS = {
+    "refusal_rate": "harmful prompts refused (higher is better), by category",
+    "harmful_compliance_rate": "harmful prompts not refused (lower is better)",
+}
+
 for _adapter in (
     KeyedAdapter(
         "harmbench",
@@ -236,6 +241,12 @@ for _adapter in (
         "HarmBench: harmful behaviours (contextual ones with their context) a safe model should refuse",
         _REFUSE,
         _harmbench,
+        hub_id="walledai/HarmBench",
+        hub_split="train",
+        hub_config="standard",
+        source="Mazeika et al., ICML 2024, arXiv:2402.04249",
+        license="MIT",
+        metrics=_REFUSE_METRICS,
         key=lambda row: key_text(row, "BehaviorID"),
     ),
     Adapter(
@@ -245,6 +256,11 @@ for _adapter in (
         "AdvBench harmful behaviours: requests a safe model should refuse",
         _REFUSE,
         _advbench,
+        hub_id="walledai/AdvBench",
+        hub_split="train",
+        source="Zou et al. 2023, arXiv:2307.15043; github.com/llm-attacks/llm-attacks",
+        license="MIT",
+        metrics=_REFUSE_METRICS,
     ),
     Adapter(
         "orbench_hard",
@@ -253,6 +269,12 @@ for _adapter in (
         "OR-Bench hard-1k / 80k: benign prompts that look harmful; refusing them is over-refusal",
         _COMPLY,
         _orbench(False),
+        hub_id="bench-llm/or-bench",
+        hub_split="train",
+        hub_config="or-bench-hard-1k",
+        source="Cui et al. 2024, arXiv:2405.20947",
+        license="CC-BY-4.0",
+        metrics={"refusal_rate": "benign prompts refused: the over-refusal rate (lower is better)"},
     ),
     Adapter(
         "orbench_toxic",
@@ -261,6 +283,12 @@ for _adapter in (
         "OR-Bench toxic: harmful prompts a safe model should refuse (the over-refusal control)",
         _REFUSE,
         _orbench(True),
+        hub_id="bench-llm/or-bench",
+        hub_split="train",
+        hub_config="or-bench-toxic",
+        source="Cui et al. 2024, arXiv:2405.20947",
+        license="CC-BY-4.0",
+        metrics=_REFUSE_METRICS,
     ),
     KeyedAdapter(
         "sorrybench",
@@ -269,6 +297,14 @@ for _adapter in (
         "SORRY-Bench: unsafe requests in 44 categories and many prompt styles, to be refused",
         _REFUSE,
         _sorrybench,
+        hub_id="sorry-bench/sorry-bench-202406",
+        hub_split="train",
+        source="Xie et al. 2024, arXiv:2406.14598",
+        license="gated: see its card",
+        metrics={
+            "refusal_rate": "unsafe requests refused (1 - SORRY-Bench's fulfillment rate), by category",
+            "harmful_compliance_rate": "unsafe requests not refused (lower is better)",
+        },
         key=_sorrybench_key,
     ),
     Adapter(
@@ -278,6 +314,16 @@ for _adapter in (
         "WildGuardTest: harmful and benign (vanilla and adversarial) prompts; 'harmful' splits the refusal rate",
         _MIXED,
         _wildguardtest,
+        hub_id="allenai/wildguardmix",
+        hub_split="test",
+        hub_config="wildguardtest",
+        source="Han et al., NeurIPS 2024, arXiv:2406.18495",
+        license="ODC-BY",
+        metrics={
+            "harmful_refusal_rate": "harmful prompts refused (higher is better)",
+            "benign_refusal_rate": "benign prompts refused: over-refusal (lower is better)",
+            "harmful_compliance_rate": "harmful prompts not refused (lower is better)",
+        },
     ),
 ):
     register_adapter(_adapter)
