@@ -68,8 +68,17 @@ def make_demo_preferences(
     n_annotators: int = 60,
     seed: int = 0,
     null: bool = False,
+    pairs: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Write the demo dataset into ``out_dir`` and return the planted ground truth."""
+    """Write the demo dataset into ``out_dir`` and return the planted ground truth.
+
+    ``pairs`` (columns ``id``, ``prompt``, ``chosen``, ``rejected``, ``harmful``) makes the items
+    real preference pairs, such as those behind the shipped DPO adapters: the quality winner
+    is the written ``chosen`` response, the "detailed" one is the longer text, and the harm
+    flag is the pair's own. ``n_items`` is then the number of pairs.
+    """
+    if pairs is not None:
+        n_items = len(pairs)
     if n_items < 1 or n_annotators < 1:
         raise UserError("--n-items and --n-annotators must be at least 1")
     if not 2 <= ratings_per_item <= n_annotators:
@@ -105,6 +114,12 @@ def make_demo_preferences(
     winner_b = rng.random(n_items) < 0.5  # higher-quality response is B
     concise_b = rng.random(n_items) < 0.5  # concise response is B
     harmful = rng.random(n_items) < HARM_RATE
+    if pairs is not None:
+        harmful = pairs["harmful"].to_numpy(dtype=bool)
+        chosen_len = pairs["chosen"].str.len().to_numpy()
+        rejected_len = pairs["rejected"].str.len().to_numpy()
+        # B holds chosen when winner_b; the concise side is the shorter text
+        concise_b = np.where(winner_b, chosen_len <= rejected_len, rejected_len < chosen_len)
     weights = np.where(unreliable, SPAMMER_WEIGHT, 1.0)  # careless annotators also work fast
     harm_weights = np.where(frontline, FRONTLINE_WEIGHT, 1.0)
     item_of = np.repeat(np.arange(n_items), ratings_per_item)
@@ -140,6 +155,12 @@ def make_demo_preferences(
     resp_a = [(verbose if c else concise).format(t=t) for t, c in zip(topics, concise_b, strict=True)]
     resp_b = [(concise if c else verbose).format(t=t) for t, c in zip(topics, concise_b, strict=True)]
     item_ids = np.array([f"item-{i:05d}" for i in range(n_items)])
+    if pairs is not None:
+        chosen, rejected = pairs["chosen"].tolist(), pairs["rejected"].tolist()
+        prompt = pairs["prompt"].tolist()
+        resp_a = [r if w else c for c, r, w in zip(chosen, rejected, winner_b, strict=True)]
+        resp_b = [c if w else r for c, r, w in zip(chosen, rejected, winner_b, strict=True)]
+        item_ids = pairs["id"].astype(str).to_numpy()
     ratings = pd.DataFrame(
         {
             "item_id": item_ids[item_of],
