@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from tiny_llama import make_tiny_llama
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -32,29 +33,7 @@ def smollm_tokenizer():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smollm_tokenizer) -> Path:  # type: ignore[no-untyped-def]
     """A few-MB random llama saved with save_pretrained, loaded by tests through `hf:<dir>`."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    config = AutoConfig.for_model(
-        "llama",
-        vocab_size=len(smollm_tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=smollm_tokenizer.bos_token_id,
-        eos_token_id=smollm_tokenizer.eos_token_id,
-        pad_token_id=smollm_tokenizer.pad_token_id,
-    )
-    model = AutoModelForCausalLM.from_config(config)
-    out = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(out)
-    smollm_tokenizer.save_pretrained(out)
-    return out
+    return make_tiny_llama(smollm_tokenizer, 0, tmp_path_factory.mktemp("tiny-llama"))
 
 
 @pytest.fixture()

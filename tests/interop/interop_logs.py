@@ -17,6 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared tiny model
+from tiny_llama import make_tiny_llama as make_tiny_model
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "interop"
 MMLU_FILE = DATA / "mmlu_tiny.jsonl"
 NATIVE_SUITE = "mmlu-mmlu_tiny"  # the suite name `rlhf-eval run --suite mmlu:MMLU_FILE` gives
@@ -77,32 +80,6 @@ def gen_task(data_file: Path, name: str = "gen_tiny") -> dict[str, Any]:
         ],
         "metadata": {"version": 2.0},
     }
-
-
-def make_tiny_model(tokenizer: Any, seed: int, out: Path) -> Path:
-    """A few-MB random llama (as tests/conftest.py's tiny_model_dir, other seed) saved with the tokenizer."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    torch.manual_seed(seed)
-    config = AutoConfig.for_model(
-        "llama",
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model = AutoModelForCausalLM.from_config(config)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
 
 
 def run_lm_eval(model_dir: Path, tasks: list[dict[str, Any]], output_path: Path) -> Path:
@@ -197,7 +174,6 @@ def main() -> None:
     """Regenerate tests/data/interop/lm_eval_small: one tiny model, 6 MMLU docs, the two tasks."""
     import tempfile
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from conftest import SMOLLM_GGUF, smollm_folder
     from transformers import AutoTokenizer
 
