@@ -258,10 +258,10 @@ def canned_lm(responses: dict[str, str]) -> Any:
             return [responses[r.args[0]] for r in requests]
 
         def loglikelihood(self, requests: list[Any]) -> list[tuple[float, bool]]:
-            raise NotImplementedError
+            raise NotImplementedError("CannedLM answers generation requests only (GSM8K)")
 
         def loglikelihood_rolling(self, requests: list[Any]) -> list[float]:
-            raise NotImplementedError
+            raise NotImplementedError("CannedLM answers generation requests only (GSM8K)")
 
     return CannedLM()
 
